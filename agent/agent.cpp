@@ -1,0 +1,123 @@
+#include "agent/agent.hpp"
+
+#include "agent/http/agent_api.hpp"
+#include "common/log.hpp"
+
+namespace aisle::agent {
+namespace {
+
+const log::Logger kLog("agent");
+
+}  // namespace
+
+Agent::Agent(AgentConfig config, ClockPtr clock)
+    : config_(std::move(config)), clock_(std::move(clock)) {}
+
+Agent::~Agent() { stop(); }
+
+Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
+                                             UplinkPtr uplink) {
+  if (!clock) clock = SystemClock::instance();
+  std::unique_ptr<Agent> agent(new Agent(std::move(config), std::move(clock)));
+  const AgentConfig& c = agent->config_;
+
+  auto registry = schema::Registry::load(c.schema_dirs());
+  if (!registry) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot load event schemas:\n" + registry.error().message);
+  }
+  kLog.info("schemas loaded", {{"count", (*registry)->size()}});
+  agent->registry_ = std::make_shared<schema::RegistryHolder>(*registry, c.schema_dirs());
+  EventValidatorOptions validator_options;
+  validator_options.limits.max_bytes = c.max_event_bytes;
+  validator_options.limits.max_depth = c.max_depth;
+  validator_options.custom_identity_types = c.custom_identity_types;
+  agent->validator_ = std::make_unique<EventValidator>(agent->registry_, validator_options);
+
+  auto outbox = SqliteOutbox::open(c.outbox, agent->clock_, agent->metrics_);
+  if (!outbox) {
+    return make_error(outbox.error().code,
+                      "cannot open outbox " + c.outbox.path + ": " + outbox.error().message);
+  }
+  agent->outbox_ = std::move(*outbox);
+
+  IngestOptions ingest_options;
+  ingest_options.tenant = c.tenant;
+  ingest_options.store_id = c.store_id;
+  ingest_options.agent_id = c.agent_id;
+  ingest_options.critical_types = c.critical_types;
+  ingest_options.bulk_types = c.bulk_types;
+  ingest_options.max_quarantine_raw_bytes = c.max_event_bytes;
+  agent->ingest_ = std::make_unique<IngestService>(*agent->validator_, *agent->outbox_,
+                                                   ingest_options, agent->clock_,
+                                                   agent->metrics_);
+
+  const wire::AgentAddress address{c.tenant, c.store_id, c.agent_id};
+  agent->uplink_ = uplink ? std::move(uplink) : std::make_unique<MqttUplink>(c.mqtt, address);
+  agent->forwarder_ = std::make_unique<Forwarder>(*agent->outbox_, *agent->uplink_, c.forwarder,
+                                                  address, agent->clock_, agent->metrics_);
+  Forwarder* forwarder = agent->forwarder_.get();
+  agent->outbox_->set_append_listener([forwarder] { forwarder->notify(); });
+
+  agent->http_ = std::make_unique<http::HttpServer>(c.http, agent->metrics_, "agent");
+  AgentApiContext api{*agent->ingest_, *agent->outbox_, agent->forwarder_.get(), agent->metrics_,
+                      http::IngestEndpointLimits{c.max_events_per_request}, c.store_id,
+                      c.agent_id};
+  Agent* self = agent.get();
+  api.accepting = [self] { return self->accepting_.load(); };
+  register_agent_api(*agent->http_, std::move(api));
+  agent->metrics_.gauge("aisle_agent_info", "Build and identity of this agent",
+                        {{"version", AISLE_VERSION}, {"store_id", c.store_id},
+                         {"agent_id", c.agent_id}})
+      .set(1);
+  return agent;
+}
+
+Status Agent::start() {
+  forwarder_->start();
+  if (auto status = http_->start(); !status) {
+    return make_error(status.error().code, "HTTP API: " + status.error().message);
+  }
+  kLog.info("agent started", {{"store_id", config_.store_id},
+                              {"agent_id", config_.agent_id},
+                              {"http_port", http_->port()},
+                              {"outbox", config_.outbox.path}});
+  return ok_status();
+}
+
+void Agent::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  accepting_ = false;
+  kLog.info("stopping", {{"grace_ms", config_.shutdown_grace.count()}});
+  // Stop answering first so no request is half-accepted, then drain the forwarder.
+  if (http_) http_->stop();
+  if (forwarder_) forwarder_->stop(config_.shutdown_grace);
+  if (outbox_) {
+    if (auto status = outbox_->maintain(); !status) {
+      kLog.warn("final outbox maintenance failed", {{"error", status.error().message}});
+    }
+  }
+  kLog.info("stopped");
+}
+
+Status Agent::reload() {
+  if (auto status = registry_->reload(); !status) {
+    kLog.error("schema reload failed; keeping the previous schemas",
+               {{"error", status.error().message}});
+    return status;
+  }
+  kLog.info("schemas reloaded", {{"count", registry_->current()->size()}});
+  return ok_status();
+}
+
+void Agent::tick() {
+  const auto now = clock_->now_steady();
+  if (now < next_maintenance_) return;
+  next_maintenance_ = now + config_.maintenance_interval;
+  if (auto status = outbox_->maintain(); !status) {
+    kLog.warn("outbox maintenance failed", {{"error", status.error().message}});
+  }
+}
+
+}  // namespace aisle::agent

@@ -1,0 +1,63 @@
+// Agent: the composition of one store agent — schema registry, validator, outbox, ingest,
+// forwarder and the local HTTP API — built from an AgentConfig. main.cpp only adds signals and
+// systemd notifications; tests run an Agent in-process.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "agent/agent_config.hpp"
+#include "agent/forwarder/forwarder.hpp"
+#include "agent/forwarder/uplink.hpp"
+#include "agent/ingest/ingest_service.hpp"
+#include "agent/outbox/sqlite_outbox.hpp"
+#include "common/event_validator.hpp"
+#include "common/http/http_server.hpp"
+#include "common/metrics.hpp"
+#include "common/schema/registry.hpp"
+
+namespace aisle::agent {
+
+class Agent {
+ public:
+  // Opens everything; fails with a message naming the part (schemas, outbox, HTTP bind).
+  // `uplink` may be given by tests; by default an MqttUplink from the config.
+  static Result<std::unique_ptr<Agent>> create(AgentConfig config, ClockPtr clock = nullptr,
+                                               UplinkPtr uplink = nullptr);
+  ~Agent();
+
+  // Starts the forwarder and the HTTP server.
+  Status start();
+  // SIGTERM: refuse new input, let in-flight batches be acknowledged within the grace time,
+  // stop. Everything not acknowledged stays in the outbox.
+  void stop();
+  // SIGHUP: reload schemas (the previous set stays active on failure).
+  Status reload();
+  // Periodic work from the main loop: outbox maintenance when due.
+  void tick();
+
+  int http_port() const { return http_->port(); }
+  metrics::Registry& metrics() { return metrics_; }
+  Outbox& outbox() { return *outbox_; }
+  Ingest& ingest() { return *ingest_; }
+  const AgentConfig& config() const { return config_; }
+
+ private:
+  explicit Agent(AgentConfig config, ClockPtr clock);
+
+  AgentConfig config_;
+  ClockPtr clock_;
+  metrics::Registry metrics_;
+  std::shared_ptr<schema::RegistryHolder> registry_;
+  std::unique_ptr<EventValidator> validator_;
+  std::unique_ptr<SqliteOutbox> outbox_;
+  std::unique_ptr<IngestService> ingest_;
+  UplinkPtr uplink_;
+  std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<http::HttpServer> http_;
+  std::atomic<bool> accepting_{true};
+  std::chrono::steady_clock::time_point next_maintenance_{};
+  bool stopped_ = false;
+};
+
+}  // namespace aisle::agent

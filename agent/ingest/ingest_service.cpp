@@ -1,0 +1,193 @@
+#include "agent/ingest/ingest_service.hpp"
+
+#include "common/event_json.hpp"
+#include "common/log.hpp"
+#include "common/time_format.hpp"
+
+namespace aisle::agent {
+namespace {
+
+const log::Logger kLog("agent.ingest");
+
+}  // namespace
+
+IngestService::IngestService(const EventValidator& validator, Outbox& outbox,
+                             IngestOptions options, ClockPtr clock, metrics::Registry& metrics)
+    : validator_(validator),
+      outbox_(outbox),
+      options_(std::move(options)),
+      clock_(clock),
+      ids_(clock),
+      metrics_(metrics) {
+  for (int p = 0; p < 3; ++p) {
+    accepted_[p] = &metrics.counter("aisle_agent_events_accepted_total",
+                                    "Events committed to the outbox, by priority",
+                                    {{"priority", priority_name(static_cast<Priority>(p))}});
+  }
+  duplicates_ = &metrics.counter("aisle_agent_events_duplicate_total",
+                                 "Events already in the outbox (producer retries)");
+  refused_ = &metrics.counter("aisle_agent_events_refused_total",
+                              "Valid events refused because the outbox is full");
+  storage_failures_ = &metrics.counter("aisle_agent_ingest_storage_failures_total",
+                                       "Requests whose outbox commit failed");
+}
+
+Priority IngestService::priority_of(std::string_view type) const {
+  if (options_.critical_types.count(type)) return Priority::kCritical;
+  if (options_.bulk_types.count(type)) return Priority::kBulk;
+  return Priority::kNormal;
+}
+
+bool IngestService::stamp(Event& event, std::vector<schema::ValidationError>& errors) {
+  if (event.source.store_id != options_.store_id) {
+    errors.push_back({"/source/store_id", "const", "",
+                      "this agent serves store '" + options_.store_id + "', not '" +
+                          event.source.store_id + "'"});
+    return false;
+  }
+  if (!event.source.agent_id.empty() && event.source.agent_id != options_.agent_id) {
+    errors.push_back({"/source/agent_id", "const", "",
+                      "this agent is '" + options_.agent_id + "', not '" +
+                          event.source.agent_id + "'"});
+    return false;
+  }
+  event.source.agent_id = options_.agent_id;
+  if (event.event_id.empty()) event.event_id = ids_.next().to_string();
+  if (!event.received_at) event.received_at = clock_->now_unix_ms();
+  return true;
+}
+
+OutboxRecord IngestService::quarantine_record(std::string_view raw, std::string_view reason,
+                                              const std::vector<schema::ValidationError>& errors,
+                                              const IngestOrigin& origin) {
+  const UnixMillis now = clock_->now_unix_ms();
+  const bool truncated = raw.size() > options_.max_quarantine_raw_bytes;
+  nlohmann::json record = {
+      {"quarantine_id", ids_.next().to_string()},
+      {"reason", reason},
+      {"errors", errors_to_json(errors)},
+      {"raw", std::string(raw.substr(0, options_.max_quarantine_raw_bytes))},
+      {"raw_truncated", truncated},
+      {"origin", origin.name},
+      {"store_id", options_.store_id},
+      {"agent_id", options_.agent_id},
+      {"received_at", format_rfc3339_ms(now)}};
+  metrics_
+      .counter("aisle_agent_events_rejected_total", "Invalid input, by reason and origin",
+               {{"reason", std::string(reason)}, {"origin", origin.name}})
+      .inc();
+  OutboxRecord out;
+  out.event_id = record["quarantine_id"].get<std::string>();
+  out.kind = 'q';
+  out.priority = Priority::kNormal;
+  out.received_at = now;
+  out.payload = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return out;
+}
+
+IngestReport IngestService::ingest_records(const std::vector<RawRecord>& records,
+                                           const IngestOrigin& origin) {
+  IngestReport report;
+  std::vector<OutboxRecord> outbox_records;
+  std::vector<std::size_t> indexes;  // request index of each valid outbox record
+  outbox_records.reserve(records.size());
+  indexes.reserve(records.size());
+  std::vector<OutboxRecord> quarantined;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    Event event;
+    std::vector<schema::ValidationError> errors;
+    if (validator_.check_text(records[i].text, event, errors) && stamp(event, errors)) {
+      OutboxRecord record;
+      record.priority = priority_of(event.type);
+      record.received_at = *event.received_at;
+      record.payload = to_json_text(event);
+      record.event_id = std::move(event.event_id);
+      outbox_records.push_back(std::move(record));
+      indexes.push_back(i);
+    } else {
+      quarantined.push_back(
+          quarantine_record(records[i].text, rejection_class(errors), errors, origin));
+      report.rejected.push_back({i, records[i].line, std::move(errors)});
+    }
+  }
+  const std::size_t valid_count = outbox_records.size();
+  for (auto& q : quarantined) outbox_records.push_back(std::move(q));
+  return commit(std::move(outbox_records), std::move(indexes), std::move(report), valid_count);
+}
+
+IngestReport IngestService::ingest_events(std::vector<Event> events, const IngestOrigin& origin) {
+  IngestReport report;
+  std::vector<OutboxRecord> outbox_records;
+  std::vector<std::size_t> indexes;
+  std::vector<OutboxRecord> quarantined;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    Event& event = events[i];
+    std::vector<schema::ValidationError> errors;
+    if (validator_.check_properties(event, errors) && stamp(event, errors)) {
+      OutboxRecord record;
+      record.priority = priority_of(event.type);
+      record.received_at = *event.received_at;
+      record.payload = to_json_text(event);
+      record.event_id = std::move(event.event_id);
+      outbox_records.push_back(std::move(record));
+      indexes.push_back(i);
+    } else {
+      quarantined.push_back(
+          quarantine_record(to_json_text(event), rejection_class(errors), errors, origin));
+      report.rejected.push_back({i, 0, std::move(errors)});
+    }
+  }
+  const std::size_t valid_count = outbox_records.size();
+  for (auto& q : quarantined) outbox_records.push_back(std::move(q));
+  return commit(std::move(outbox_records), std::move(indexes), std::move(report), valid_count);
+}
+
+Status IngestService::quarantine_frame(std::string raw, std::string reason,
+                                       std::vector<schema::ValidationError> errors,
+                                       const IngestOrigin& origin) {
+  std::vector<OutboxRecord> records;
+  records.push_back(quarantine_record(raw, reason, errors, origin));
+  auto result = outbox_.append(std::move(records));
+  if (!result) return result.error();
+  return ok_status();
+}
+
+IngestReport IngestService::commit(std::vector<OutboxRecord>&& records,
+                                   std::vector<std::size_t>&& indexes, IngestReport&& report,
+                                   std::size_t valid_count) {
+  if (records.empty()) return std::move(report);
+  std::vector<Priority> priorities;
+  priorities.reserve(valid_count);
+  for (std::size_t i = 0; i < valid_count; ++i) priorities.push_back(records[i].priority);
+  auto result = outbox_.append(std::move(records));
+  if (!result) {
+    storage_failures_->inc();
+    kLog.error("outbox commit failed", {{"error", result.error().message}});
+    report.storage_error = result.error();
+    return std::move(report);
+  }
+  std::set<std::string> refused_priorities;
+  for (std::size_t i = 0; i < valid_count; ++i) {
+    switch (result->outcomes[i]) {
+      case AppendOutcome::kInserted:
+        ++report.accepted;
+        accepted_[static_cast<int>(priorities[i])]->inc();
+        break;
+      case AppendOutcome::kDuplicate:
+        ++report.duplicates;
+        duplicates_->inc();
+        break;
+      case AppendOutcome::kRefusedFull:
+        report.refused_full.push_back(indexes[i]);
+        refused_priorities.insert(priority_name(priorities[i]));
+        refused_->inc();
+        break;
+    }
+  }
+  for (const auto& p : refused_priorities) {
+    report.refused_priorities += (report.refused_priorities.empty() ? "" : ",") + p;
+  }
+  return std::move(report);
+}
+
+}  // namespace aisle::agent

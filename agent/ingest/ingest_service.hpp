@@ -1,0 +1,60 @@
+// IngestService: the Ingest implementation over an EventValidator and an Outbox.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "agent/ingest/ingest.hpp"
+#include "agent/outbox/outbox.hpp"
+#include "common/clock.hpp"
+#include "common/event_validator.hpp"
+#include "common/metrics.hpp"
+#include "common/uuid.hpp"
+
+namespace aisle::agent {
+
+struct IngestOptions {
+  std::string tenant;
+  std::string store_id;
+  std::string agent_id;
+  std::set<std::string, std::less<>> critical_types;  // never evicted
+  std::set<std::string, std::less<>> bulk_types;      // evicted first
+  std::size_t max_quarantine_raw_bytes = 64 * 1024;   // raw input kept per quarantine record
+};
+
+class IngestService final : public Ingest {
+ public:
+  IngestService(const EventValidator& validator, Outbox& outbox, IngestOptions options,
+                ClockPtr clock, metrics::Registry& metrics);
+
+  IngestReport ingest_records(const std::vector<RawRecord>& records,
+                              const IngestOrigin& origin) override;
+  IngestReport ingest_events(std::vector<Event> events, const IngestOrigin& origin) override;
+  Status quarantine_frame(std::string raw, std::string reason,
+                          std::vector<schema::ValidationError> errors,
+                          const IngestOrigin& origin) override;
+
+  Priority priority_of(std::string_view type) const;
+
+ private:
+  // Checks the store, stamps ids and times. False (with an error) for another store's event.
+  bool stamp(Event& event, std::vector<schema::ValidationError>& errors);
+  OutboxRecord quarantine_record(std::string_view raw, std::string_view reason,
+                                 const std::vector<schema::ValidationError>& errors,
+                                 const IngestOrigin& origin);
+  IngestReport commit(std::vector<OutboxRecord>&& records, std::vector<std::size_t>&& indexes,
+                      IngestReport&& report, std::size_t valid_count);
+
+  const EventValidator& validator_;
+  Outbox& outbox_;
+  IngestOptions options_;
+  ClockPtr clock_;
+  UuidV7Generator ids_;
+  metrics::Registry& metrics_;
+  metrics::Counter* accepted_[3];
+  metrics::Counter* duplicates_;
+  metrics::Counter* refused_;
+  metrics::Counter* storage_failures_;
+};
+
+}  // namespace aisle::agent

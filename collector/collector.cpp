@@ -1,0 +1,166 @@
+#include "collector/collector.hpp"
+
+#include "collector/api/collector_api.hpp"
+#include "common/log.hpp"
+#include "common/wire/topics.hpp"
+
+namespace aisle::collector {
+namespace {
+
+const log::Logger kLog("collector");
+
+}  // namespace
+
+Collector::Collector(CollectorConfig config, ClockPtr clock)
+    : config_(std::move(config)), clock_(std::move(clock)) {}
+
+Collector::~Collector() { stop(); }
+
+Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, ClockPtr clock) {
+  if (!clock) clock = SystemClock::instance();
+  std::unique_ptr<Collector> c(new Collector(std::move(config), std::move(clock)));
+  const CollectorConfig& cfg = c->config_;
+
+  auto registry = schema::Registry::load(cfg.schema_dirs());
+  if (!registry) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot load event schemas:\n" + registry.error().message);
+  }
+  kLog.info("schemas loaded", {{"count", (*registry)->size()}});
+  c->registry_ = std::make_shared<schema::RegistryHolder>(*registry, cfg.schema_dirs());
+  EventValidatorOptions options;
+  options.limits.max_bytes = cfg.max_event_bytes;
+  options.limits.max_depth = cfg.max_depth;
+  options.custom_identity_types = cfg.custom_identity_types;
+  c->http_validator_ = std::make_unique<EventValidator>(c->registry_, options);
+  options.require_event_id = true;
+  options.require_received_at = true;
+  options.require_schema = true;
+  c->batch_validator_ = std::make_unique<EventValidator>(c->registry_, options);
+
+  auto store = SqliteEventStore::open(cfg.store, c->clock_, c->metrics_);
+  if (!store) {
+    return make_error(store.error().code,
+                      "cannot open store " + cfg.store.path + ": " + store.error().message);
+  }
+  c->store_ = std::move(*store);
+  c->tracker_ = std::make_unique<StreamTracker>(c->metrics_);
+  auto progress = c->store_->load_stream_progress();
+  if (!progress) {
+    return make_error(progress.error().code,
+                      "cannot read stream progress: " + progress.error().message);
+  }
+  c->tracker_->load(*progress);
+
+  c->mqtt_ = std::make_unique<mqtt::MqttClient>(cfg.mqtt);
+  c->processor_ = std::make_unique<BatchProcessor>(*c->batch_validator_, cfg.batch_limits);
+  mqtt::MqttClient* client = c->mqtt_.get();
+  c->pipeline_ = std::make_unique<BatchPipeline>(
+      *c->processor_, *c->store_, *c->tracker_,
+      [client](const std::string& topic, const std::string& payload) {
+        return client->publish(topic, payload);
+      },
+      c->clock_, c->metrics_, cfg.queue_batches);
+  BatchPipeline* pipeline = c->pipeline_.get();
+  c->mqtt_->on_message([pipeline](mqtt::Message&& message) { pipeline->submit(std::move(message)); });
+  Collector* self = c.get();
+  c->mqtt_->on_connection_lost([self](const std::string& cause) {
+    kLog.warn("connection to broker lost", {{"cause", cause}});
+    {
+      std::lock_guard lock(self->connection_mutex_);
+      self->connection_lost_ = true;
+    }
+    self->connection_wake_.notify_one();
+  });
+
+  c->http_ingest_ = std::make_unique<HttpIngest>(*c->http_validator_, *c->store_, c->clock_,
+                                                 c->metrics_);
+  c->keys_ = std::make_unique<ApiKeys>(cfg.write_keys, cfg.admin_keys);
+  c->http_ = std::make_unique<http::HttpServer>(cfg.http, c->metrics_, "collector");
+  CollectorApiContext api{*c->http_ingest_, *c->store_, *c->tracker_, *c->keys_, c->metrics_,
+                          http::IngestEndpointLimits{cfg.max_events_per_request}};
+  api.mqtt_connected = [client] { return client->connected(); };
+  api.queued_batches = [pipeline] { return pipeline->queued(); };
+  register_collector_api(*c->http_, std::move(api));
+  c->metrics_.gauge_callback("aisle_collector_mqtt_connected", "1 when connected to the broker",
+                             {}, [client] { return client->connected() ? 1.0 : 0.0; });
+  c->metrics_.gauge("aisle_collector_info", "Build of this collector",
+                    {{"version", AISLE_VERSION}, {"collector_id", cfg.collector_id}})
+      .set(1);
+  return c;
+}
+
+void Collector::connection_loop() {
+  Backoff backoff(std::chrono::milliseconds(500), std::chrono::milliseconds(30000));
+  auto& connects = metrics_.counter("aisle_collector_mqtt_connects_total", "Successful connects");
+  auto& failures = metrics_.counter("aisle_collector_mqtt_connect_failures_total",
+                                    "Failed connect attempts");
+  const std::string subscription = wire::shared_events_subscription(config_.share_group);
+  while (true) {
+    {
+      std::lock_guard lock(connection_mutex_);
+      if (stopping_) return;
+      connection_lost_ = false;
+    }
+    Status status = mqtt_->connect();
+    if (status) status = mqtt_->subscribe(subscription);
+    std::chrono::milliseconds wait;
+    if (status) {
+      connects.inc();
+      backoff.reset();
+      kLog.info("subscribed", {{"subscription", subscription}});
+      std::unique_lock lock(connection_mutex_);
+      connection_wake_.wait(lock, [this] { return stopping_ || connection_lost_; });
+      if (stopping_) return;
+      wait = backoff.next();
+    } else {
+      failures.inc();
+      wait = backoff.next();
+      kLog.warn("cannot connect to broker; will retry",
+                {{"error", status.error().message}, {"retry_in_ms", wait.count()}});
+    }
+    std::unique_lock lock(connection_mutex_);
+    connection_wake_.wait_for(lock, wait, [this] { return stopping_; });
+    if (stopping_) return;
+  }
+}
+
+Status Collector::start() {
+  pipeline_->start();
+  connection_thread_ = std::thread([this] { connection_loop(); });
+  if (auto status = http_->start(); !status) {
+    return make_error(status.error().code, "HTTP API: " + status.error().message);
+  }
+  kLog.info("collector started",
+            {{"http_port", http_->port()}, {"mqtt", config_.mqtt.uri}, {"store", config_.store.path}});
+  return ok_status();
+}
+
+void Collector::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  kLog.info("stopping", {{"grace_ms", config_.shutdown_grace.count()}});
+  if (http_) http_->stop();
+  {
+    std::lock_guard lock(connection_mutex_);
+    stopping_ = true;
+  }
+  connection_wake_.notify_all();
+  if (connection_thread_.joinable()) connection_thread_.join();
+  // Drain what already arrived (commit + ack) before the connection closes.
+  if (pipeline_) pipeline_->stop(config_.shutdown_grace);
+  if (mqtt_) mqtt_->disconnect();
+  kLog.info("stopped");
+}
+
+Status Collector::reload() {
+  if (auto status = registry_->reload(); !status) {
+    kLog.error("schema reload failed; keeping the previous schemas",
+               {{"error", status.error().message}});
+    return status;
+  }
+  kLog.info("schemas reloaded", {{"count", registry_->current()->size()}});
+  return ok_status();
+}
+
+}  // namespace aisle::collector

@@ -1,0 +1,72 @@
+// Collector: the composition of the central service — schemas and validators, the event store,
+// the MQTT batch pipeline with its connection, the stream tracker and the HTTP API — from a
+// CollectorConfig. main.cpp adds signals and systemd; tests run a Collector in-process.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "collector/api/api_keys.hpp"
+#include "collector/collector_config.hpp"
+#include "collector/ingest/batch_pipeline.hpp"
+#include "collector/ingest/batch_processor.hpp"
+#include "collector/ingest/http_ingest.hpp"
+#include "collector/ingest/stream_tracker.hpp"
+#include "collector/store/sqlite_event_store.hpp"
+#include "common/backoff.hpp"
+#include "common/event_validator.hpp"
+#include "common/http/http_server.hpp"
+#include "common/metrics.hpp"
+#include "common/mqtt/mqtt_client.hpp"
+#include "common/schema/registry.hpp"
+
+namespace aisle::collector {
+
+class Collector {
+ public:
+  static Result<std::unique_ptr<Collector>> create(CollectorConfig config,
+                                                   ClockPtr clock = nullptr);
+  ~Collector();
+
+  // Starts the pipeline, the MQTT connection (in the background, with backoff) and the API.
+  Status start();
+  // Stops taking batches, lets queued ones commit and ack within the grace time, stops.
+  void stop();
+  Status reload();
+
+  int http_port() const { return http_->port(); }
+  bool mqtt_connected() const { return mqtt_->connected(); }
+  metrics::Registry& metrics() { return metrics_; }
+  EventStore& store() { return *store_; }
+
+ private:
+  explicit Collector(CollectorConfig config, ClockPtr clock);
+  void connection_loop();
+
+  CollectorConfig config_;
+  ClockPtr clock_;
+  metrics::Registry metrics_;
+  std::shared_ptr<schema::RegistryHolder> registry_;
+  std::unique_ptr<EventValidator> batch_validator_;  // batches: ids and times must be present
+  std::unique_ptr<EventValidator> http_validator_;   // web/mobile: the collector fills them
+  std::unique_ptr<SqliteEventStore> store_;
+  std::unique_ptr<StreamTracker> tracker_;
+  std::unique_ptr<BatchProcessor> processor_;
+  std::unique_ptr<BatchPipeline> pipeline_;
+  std::unique_ptr<HttpIngest> http_ingest_;
+  std::unique_ptr<ApiKeys> keys_;
+  std::unique_ptr<mqtt::MqttClient> mqtt_;
+  std::unique_ptr<http::HttpServer> http_;
+
+  std::thread connection_thread_;
+  std::mutex connection_mutex_;
+  std::condition_variable connection_wake_;
+  bool connection_lost_ = false;
+  bool stopping_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace aisle::collector

@@ -1,0 +1,138 @@
+#include "collector/collector_config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/config.hpp"
+#include "common/schema/registry.hpp"
+
+namespace aisle::collector {
+namespace {
+
+using nlohmann::json;
+
+const json& schema_document() {
+  static const json document = json::parse(config_schema_text());
+  return document;
+}
+
+std::chrono::milliseconds duration_at(const json& j, const char* key,
+                                      std::chrono::milliseconds fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  return std::chrono::milliseconds(parse_duration_ms(*it).value_or(fallback.count()));
+}
+
+std::uint64_t size_at(const json& j, const char* key, std::uint64_t fallback) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  return static_cast<std::uint64_t>(
+      parse_size_bytes(*it).value_or(static_cast<std::int64_t>(fallback)));
+}
+
+Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
+  CollectorConfig c;
+  const json empty = json::object();
+  c.tenant = j.at("tenant").get<std::string>();
+  c.collector_id = j.value("collector_id", c.collector_id);
+  const json& log_json = j.value("log", empty);
+  if (!log::parse_level(log_json.value("level", "info"), c.log_level)) c.log_level = log::Level::kInfo;
+  c.log_format = log_json.value("format", "logfmt") == "json" ? log::Format::kJson
+                                                              : log::Format::kLogfmt;
+
+  const json& http_json = j.value("http", empty);
+  c.http.host = "127.0.0.1";
+  c.http.port = 8780;
+  if (auto it = http_json.find("listen"); it != http_json.end()) {
+    if (!http::parse_listen_address(it->get<std::string>(), c.http.host, c.http.port)) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        std::string(origin) + ": /http/listen: not host:port");
+    }
+  }
+  c.http.threads = http_json.value("threads", 32);
+  c.http.max_body_bytes = size_at(http_json, "max_body_bytes", 16 * 1024 * 1024);
+  c.http.read_timeout = duration_at(http_json, "read_timeout", std::chrono::seconds(5));
+  c.http.write_timeout = duration_at(http_json, "write_timeout", std::chrono::seconds(5));
+  c.http.idle_timeout = duration_at(http_json, "idle_timeout", std::chrono::seconds(30));
+  c.http.max_keep_alive_requests = http_json.value("max_keep_alive_requests", 10000);
+  c.max_events_per_request = http_json.value("max_events_per_request", 10000);
+
+  const json& schemas_json = j.value("schemas", empty);
+  c.schemas_builtin_dir = schemas_json.value("builtin_dir", schema::default_schemas_dir());
+  c.schemas_extra_dirs = schemas_json.value("extra_dirs", std::vector<std::string>{});
+
+  const json& events_json = j.value("events", empty);
+  c.max_event_bytes = size_at(events_json, "max_event_bytes", 64 * 1024);
+  c.max_depth = events_json.value("max_depth", 64);
+  if (auto it = events_json.find("custom_identity_types"); it != events_json.end()) {
+    for (const auto& v : *it) c.custom_identity_types.insert(v.get<std::string>());
+  }
+
+  const json& store_json = j.at("store");
+  c.store.path = store_json.at("path").get<std::string>();
+  c.store.synchronous_full = store_json.value("synchronous", "full") != "normal";
+  c.store.receipts_retention_ms =
+      duration_at(store_json, "receipts_retention",
+                  std::chrono::milliseconds(c.store.receipts_retention_ms))
+          .count();
+
+  const json& mqtt_json = j.at("mqtt");
+  c.mqtt.uri = mqtt_json.at("uri").get<std::string>();
+  c.mqtt.ca_file = mqtt_json.at("ca_file").get<std::string>();
+  c.mqtt.cert_file = mqtt_json.at("cert_file").get<std::string>();
+  c.mqtt.key_file = mqtt_json.at("key_file").get<std::string>();
+  c.mqtt.client_id = mqtt_json.value("client_id", "aisle-" + c.collector_id);
+  c.mqtt.keep_alive = std::chrono::duration_cast<std::chrono::seconds>(
+      duration_at(mqtt_json, "keep_alive", std::chrono::seconds(30)));
+  c.share_group = mqtt_json.value("share_group", c.share_group);
+  const std::string protocol = mqtt_json.value("protocol", "auto");
+  c.mqtt.protocol = protocol == "5"       ? mqtt::Protocol::kV5
+                    : protocol == "3.1.1" ? mqtt::Protocol::kV311
+                                          : mqtt::Protocol::kAuto;
+
+  const json& ingest_json = j.value("ingest", empty);
+  c.queue_batches = ingest_json.value("queue_batches", c.queue_batches);
+  c.batch_limits.max_payload_bytes =
+      size_at(ingest_json, "max_payload_bytes", c.batch_limits.max_payload_bytes);
+  c.batch_limits.max_raw_bytes = size_at(ingest_json, "max_raw_bytes", c.batch_limits.max_raw_bytes);
+  c.batch_limits.max_records =
+      ingest_json.value("max_records_per_batch", c.batch_limits.max_records);
+
+  for (const auto& k : j.value("write_keys", json::array())) {
+    c.write_keys.push_back(ApiKey{k.at("source").get<std::string>(),
+                                  k.at("sha256").get<std::string>(), "",
+                                  k.value("store_id", "")});
+  }
+  for (const auto& k : j.value("admin_keys", json::array())) {
+    c.admin_keys.push_back(ApiKey{k.at("name").get<std::string>(),
+                                  k.at("sha256").get<std::string>(), k.value("scope", "admin"),
+                                  ""});
+  }
+  c.shutdown_grace = duration_at(j, "shutdown_grace", c.shutdown_grace);
+  c.watchdog = j.value("watchdog", true);
+  return c;
+}
+
+}  // namespace
+
+std::vector<std::string> CollectorConfig::schema_dirs() const {
+  std::vector<std::string> dirs{schemas_builtin_dir};
+  dirs.insert(dirs.end(), schemas_extra_dirs.begin(), schemas_extra_dirs.end());
+  return dirs;
+}
+
+Result<CollectorConfig> parse_collector_config(std::string_view text, std::string_view origin) {
+  auto document = parse_config_text(text, origin, schema_document());
+  if (!document) return document.error();
+  return from_json(*document, origin);
+}
+
+Result<CollectorConfig> load_collector_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kNotFound, path + ": cannot open config file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_collector_config(buffer.str(), path);
+}
+
+}  // namespace aisle::collector

@@ -1,0 +1,64 @@
+// The collector's configuration (one JSON-with-comments file, checked against
+// collector/config_schema.json; every key documented in packaging/config/collector.example.json).
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/store/sqlite_event_store.hpp"
+#include "common/http/http_server.hpp"
+#include "common/log.hpp"
+#include "common/mqtt/mqtt_client.hpp"
+#include "common/result.hpp"
+#include "common/wire/batch.hpp"
+
+namespace aisle::collector {
+
+std::string_view config_schema_text();
+
+struct ApiKey {
+  std::string name;    // the source (write keys) or operator (admin keys)
+  std::string sha256;  // hex digest of the key; the key itself is never stored
+  std::string scope;   // admin keys: "read" or "admin"; write keys: ""
+  std::string store_id;  // write keys: events must claim this store ("" = any)
+};
+
+struct CollectorConfig {
+  std::string tenant;
+  std::string collector_id = "collector-1";
+  log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kLogfmt;
+
+  http::ServerOptions http;  // default listen 127.0.0.1:8780
+  std::size_t max_events_per_request = 10000;
+
+  std::string schemas_builtin_dir;
+  std::vector<std::string> schemas_extra_dirs;
+  std::size_t max_event_bytes = 64 * 1024;
+  std::size_t max_depth = 64;
+  std::set<std::string, std::less<>> custom_identity_types;
+
+  SqliteEventStoreOptions store;
+
+  mqtt::ClientOptions mqtt;
+  std::string share_group = "aisle-collectors";
+
+  std::size_t queue_batches = 64;  // bounded ingest queue: full = backpressure, not loss
+  wire::DecodeLimits batch_limits;
+
+  std::vector<ApiKey> write_keys;
+  std::vector<ApiKey> admin_keys;
+
+  std::chrono::milliseconds shutdown_grace{10000};
+  bool watchdog = true;
+
+  std::vector<std::string> schema_dirs() const;
+};
+
+Result<CollectorConfig> load_collector_config(const std::string& path);
+Result<CollectorConfig> parse_collector_config(std::string_view text, std::string_view origin);
+
+}  // namespace aisle::collector

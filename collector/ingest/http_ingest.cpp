@@ -1,0 +1,134 @@
+#include "collector/ingest/http_ingest.hpp"
+
+#include "collector/ingest/batch_processor.hpp"
+#include "common/event_json.hpp"
+#include "common/log.hpp"
+
+namespace aisle::collector {
+namespace {
+
+const log::Logger kLog("collector.http_ingest");
+
+}  // namespace
+
+HttpIngest::HttpIngest(const EventValidator& validator, EventStore& store, ClockPtr clock,
+                       metrics::Registry& metrics)
+    : validator_(validator),
+      store_(store),
+      clock_(clock),
+      ids_(clock),
+      metrics_(metrics),
+      events_stored_(metrics.counter("aisle_collector_events_stored_total",
+                                     "Events committed to the store")),
+      events_duplicate_(metrics.counter("aisle_collector_duplicates_total",
+                                        "Events already stored (same event_id)")) {}
+
+bool HttpIngest::accept(Event& event, const ApiKey& key,
+                        std::vector<schema::ValidationError>& errors) {
+  if (!event.source.agent_id.empty()) {
+    errors.push_back({"/source/agent_id", "const", "",
+                      "agent_id is stamped by store agents; web and mobile sources omit it"});
+    return false;
+  }
+  if (!key.store_id.empty() && event.source.store_id != key.store_id) {
+    errors.push_back({"/source/store_id", "const", "",
+                      "the write key of source '" + key.name + "' may only send store '" +
+                          key.store_id + "'"});
+    return false;
+  }
+  if (event.event_id.empty()) event.event_id = ids_.next().to_string();
+  if (!event.received_at) event.received_at = clock_->now_unix_ms();
+  return true;
+}
+
+IngestReport HttpIngest::ingest(const std::vector<RawRecord>& records, const ApiKey& key,
+                                const std::string& remote_addr) {
+  IngestReport report;
+  CommitRequest request;
+  std::vector<std::size_t> indexes;
+  const UnixMillis now = clock_->now_unix_ms();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    Event event;
+    std::vector<schema::ValidationError> errors;
+    if (validator_.check_text(records[i].text, event, errors) && accept(event, key, errors)) {
+      std::string payload = to_json_text(event);
+      request.events.push_back(to_stored_event(event, std::move(payload), now));
+      indexes.push_back(i);
+      continue;
+    }
+    QuarantineEntry entry;
+    entry.reason = rejection_class(errors);
+    entry.errors = errors_to_json(errors).dump();
+    entry.raw = std::string(records[i].text);
+    entry.store_id = event.source.store_id;
+    entry.origin = "http";
+    entry.received_at = now;
+    entry.quarantined_at = now;
+    request.quarantine.push_back(std::move(entry));
+    metrics_
+        .counter("aisle_collector_quarantined_total", "Input quarantined, by reason",
+                 {{"reason", rejection_class(errors)}})
+        .inc();
+    report.rejected.push_back({i, records[i].line, std::move(errors)});
+  }
+  if (request.events.empty() && request.quarantine.empty()) return report;
+  auto result = store_.commit(request);
+  if (!result) {
+    kLog.error("commit failed", {{"error", result.error().message}, {"source", key.name},
+                                 {"remote", remote_addr}});
+    report.storage_error = result.error();
+    return report;
+  }
+  report.accepted = result->stored;
+  report.duplicates = result->duplicates;
+  events_stored_.inc(result->stored);
+  events_duplicate_.inc(result->duplicates);
+  return report;
+}
+
+Result<ReplayReport> HttpIngest::replay(const std::vector<std::int64_t>& ids) {
+  ReplayReport report;
+  CommitRequest request;
+  std::vector<std::int64_t> replayed_ids;
+  const UnixMillis now = clock_->now_unix_ms();
+  for (const std::int64_t id : ids) {
+    auto entry = store_.get_quarantine(id);
+    if (!entry) return entry.error();
+    if (!*entry) {
+      report.still_invalid.push_back({id, "not_found", {{"", "id", "", "no such entry"}}});
+      continue;
+    }
+    if ((*entry)->reason == "batch" || (*entry)->reason == "topic") {
+      report.still_invalid.push_back(
+          {id, (*entry)->reason,
+           {{"", "batch", "",
+             "a whole batch that could not be decoded cannot be replayed event by event"}}});
+      continue;
+    }
+    Event event;
+    std::vector<schema::ValidationError> errors;
+    if (!validator_.check_text((*entry)->raw, event, errors)) {
+      report.still_invalid.push_back({id, rejection_class(errors), std::move(errors)});
+      continue;
+    }
+    if (event.event_id.empty()) event.event_id = ids_.next().to_string();
+    if (!event.received_at) event.received_at = (*entry)->received_at;
+    std::string payload = to_json_text(event);
+    request.events.push_back(to_stored_event(event, std::move(payload), now));
+    replayed_ids.push_back(id);
+  }
+  if (!request.events.empty()) {
+    auto result = store_.commit(request);
+    if (!result) return result.error();
+    report.accepted = result->stored;
+    report.duplicates = result->duplicates;
+    events_stored_.inc(result->stored);
+    events_duplicate_.inc(result->duplicates);
+    if (auto status = store_.mark_replayed(replayed_ids, now); !status) return status.error();
+  }
+  metrics_.counter("aisle_collector_replayed_total", "Quarantined entries accepted by a replay")
+      .inc(report.accepted + report.duplicates);
+  return report;
+}
+
+}  // namespace aisle::collector

@@ -1,0 +1,145 @@
+#include "common/aislectl/pki_command.hpp"
+
+#include <charconv>
+#include <iostream>
+
+#include "common/log.hpp"
+#include "common/pki/pki.hpp"
+#include "common/time_format.hpp"
+
+namespace aisle::ctl {
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: aislectl pki init DIR [--tenant T] [--days N]\n"
+    "       aislectl pki issue --kind agent|collector|server [--store S] [--agent A]\n"
+    "                          [--name N] [--san NAME]... [--days N] [--force] DIR\n"
+    "       aislectl pki show FILE\n"
+    "\n"
+    "init   creates a tenant CA in DIR (ca.key 0600, ca.crt; EC P-256; default 3650 days).\n"
+    "       Refuses to replace an existing CA.\n"
+    "issue  issues a certificate signed by the CA in DIR (default 825 days) and records it in\n"
+    "       DIR/index.json:\n"
+    "         agent      --store S --agent A   CN=agent:S:A, OU=S   -> DIR/agent_S_A.crt/.key\n"
+    "         collector  --name N              CN=collector:N       -> DIR/collector_N.crt/.key\n"
+    "         server     --name HOST [--san NAME|IP]...  CN=HOST, SAN HOST, localhost,\n"
+    "                    127.0.0.1 and every --san            -> DIR/server_HOST.crt/.key\n"
+    "       --force replaces an existing certificate of the same name.\n"
+    "show   prints a certificate's subject, issuer, serial, validity and names.\n"
+    "\n"
+    "The broker maps a client certificate's CN to its username, which its ACL names\n"
+    "(docs/devenv.md). Exit 0 on success, 1 on failure, 2 on usage errors.\n";
+
+bool parse_int(const std::string& text, int& out) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "aislectl pki: " << message << "\n" << kUsage;
+  return 2;
+}
+
+int run_init(const std::vector<std::string>& args) {
+  pki::CaOptions options;
+  std::string dir;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--tenant" && i + 1 < args.size()) {
+      options.tenant = args[++i];
+    } else if (a == "--days" && i + 1 < args.size()) {
+      if (!parse_int(args[++i], options.days)) return usage_error("--days needs a number");
+    } else if (a.rfind("--", 0) == 0 || !dir.empty()) {
+      return usage_error("unexpected argument '" + a + "'");
+    } else {
+      dir = a;
+    }
+  }
+  if (dir.empty()) return usage_error("init needs DIR");
+  if (auto status = pki::init_ca(dir, options); !status) {
+    std::cerr << "aislectl pki init: " << status.error().message << "\n";
+    return 1;
+  }
+  std::cout << "CA for tenant " << options.tenant << ": " << pki::ca_cert_path(dir) << "\n";
+  return 0;
+}
+
+int run_issue(const std::vector<std::string>& args) {
+  pki::IssueOptions options;
+  bool have_kind = false;
+  std::string dir;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const bool has_value = i + 1 < args.size();
+    if (a == "--kind" && has_value) {
+      const auto kind = pki::parse_cert_kind(args[++i]);
+      if (!kind) return usage_error("--kind must be agent, collector or server");
+      options.kind = *kind;
+      have_kind = true;
+    } else if (a == "--store" && has_value) {
+      options.store_id = args[++i];
+    } else if (a == "--agent" && has_value) {
+      options.agent_id = args[++i];
+    } else if (a == "--name" && has_value) {
+      options.name = args[++i];
+    } else if (a == "--san" && has_value) {
+      options.extra_names.push_back(args[++i]);
+    } else if (a == "--days" && has_value) {
+      if (!parse_int(args[++i], options.days) || options.days <= 0) {
+        return usage_error("--days needs a positive number");
+      }
+    } else if (a == "--force") {
+      options.overwrite = true;
+    } else if (a.rfind("--", 0) == 0 || !dir.empty()) {
+      return usage_error("unexpected argument '" + a + "'");
+    } else {
+      dir = a;
+    }
+  }
+  if (!have_kind) return usage_error("issue needs --kind");
+  if (dir.empty()) return usage_error("issue needs DIR");
+  auto issued = pki::issue(dir, options);
+  if (!issued) {
+    std::cerr << "aislectl pki issue: " << issued.error().message << "\n";
+    return issued.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  std::cout << "CN=" << issued->common_name << " serial " << issued->serial_hex << " valid until "
+            << format_rfc3339_ms(issued->not_after) << "\n"
+            << "  certificate " << issued->cert_path << "\n"
+            << "  key         " << issued->key_path << "\n";
+  return 0;
+}
+
+int run_show(const std::vector<std::string>& args) {
+  if (args.size() != 2) return usage_error("show needs FILE");
+  auto info = pki::read_cert_info(args[1]);
+  if (!info) {
+    std::cerr << "aislectl pki show: " << info.error().message << "\n";
+    return 1;
+  }
+  std::cout << "subject     " << info->subject << "\n"
+            << "issuer      " << info->issuer << "\n"
+            << "serial      " << info->serial_hex << "\n"
+            << "not before  " << format_rfc3339_ms(info->not_before) << "\n"
+            << "not after   " << format_rfc3339_ms(info->not_after) << "\n";
+  for (const auto& name : info->dns_names) std::cout << "DNS         " << name << "\n";
+  for (const auto& ip : info->ip_addresses) std::cout << "IP          " << ip << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_pki_command(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  // The command prints what it did; the library's info lines would only repeat it.
+  log::set_level(log::Level::kWarn);
+  if (args[0] == "init") return run_init(args);
+  if (args[0] == "issue") return run_issue(args);
+  if (args[0] == "show") return run_show(args);
+  return usage_error("unknown subcommand '" + args[0] + "'");
+}
+
+}  // namespace aisle::ctl

@@ -1,0 +1,202 @@
+#include "common/http/http_server.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <thread>
+
+#include "common/log.hpp"
+
+namespace aisle::http {
+namespace {
+
+const log::Logger kLog("http");
+
+std::string escape_json_string(const std::string& text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+std::string Request::param(const std::string& name) const {
+  if (!query) return "";
+  auto it = query->find(name);
+  return it == query->end() ? "" : it->second;
+}
+
+bool Request::has_param(const std::string& name) const {
+  return query && query->find(name) != query->end();
+}
+
+Response Response::json(int status, const std::string& body) {
+  Response r;
+  r.status = status;
+  r.body = body;
+  return r;
+}
+
+Response Response::error(int status, const std::string& message) {
+  return json(status, "{\"error\":" + escape_json_string(message) + "}\n");
+}
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  metrics::Registry& metrics;
+  std::string component;
+  httplib::Server server;
+  std::thread thread;
+  metrics::Histogram* duration = nullptr;
+
+  Impl(ServerOptions o, metrics::Registry& m, std::string c)
+      : options(std::move(o)), metrics(m), component(std::move(c)) {}
+
+  httplib::Server::Handler wrap(const std::string& route, Handler handler) {
+    return [this, route, handler = std::move(handler)](const httplib::Request& in,
+                                                       httplib::Response& out) {
+      const auto started = std::chrono::steady_clock::now();
+      Request request;
+      request.method = in.method;
+      request.path = in.path;
+      request.body = in.body;
+      request.remote_addr = in.remote_addr;
+      for (std::size_t i = 1; i < in.matches.size(); ++i) {
+        request.path_params.push_back(in.matches[i].str());
+      }
+      request.query = &in.params;
+      request.header = [&in](const std::string& name) { return in.get_header_value(name); };
+      Response response = handler(request);
+      out.status = response.status;
+      for (auto& [name, value] : response.headers) out.set_header(name, value);
+      out.set_content(std::move(response.body), response.content_type);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      metrics
+          .counter("aisle_" + component + "_http_requests_total", "HTTP requests by route and code",
+                   {{"route", route}, {"code", std::to_string(response.status)}})
+          .inc();
+      metrics
+          .histogram("aisle_" + component + "_http_request_duration_seconds",
+                     "HTTP request handling time by route", metrics::latency_buckets_seconds(),
+                     {{"route", route}})
+          .observe(seconds);
+    };
+  }
+};
+
+HttpServer::HttpServer(ServerOptions options, metrics::Registry& metrics, std::string component)
+    : impl_(std::make_unique<Impl>(std::move(options), metrics, std::move(component))) {
+  auto& server = impl_->server;
+  const auto& o = impl_->options;
+  server.set_tcp_nodelay(true);
+  server.set_payload_max_length(o.max_body_bytes);
+  server.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(o.read_timeout));
+  server.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(o.write_timeout));
+  server.set_keep_alive_timeout(
+      std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(o.idle_timeout).count()));
+  server.set_keep_alive_max_count(o.max_keep_alive_requests);
+  const int threads = o.threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        // Last resort: a handler threw. Answer 500 and log; the server keeps running.
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        kLog.error("handler threw", {{"path", req.path}, {"error", what}});
+        res.status = 500;
+        res.set_content("{\"error\":\"internal error\"}\n", "application/json");
+      });
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    // httplib's own errors (413 over the body limit, 404 no route, 400 bad request line).
+    if (!res.body.empty()) return;
+    const char* message = res.status == 413   ? "request body exceeds the configured limit"
+                          : res.status == 404 ? "no such endpoint"
+                          : res.status == 405 ? "method not allowed"
+                                              : "bad request";
+    res.set_content(std::string("{\"error\":\"") + message + "\"}\n", "application/json");
+  });
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::get(const std::string& pattern, const std::string& route, Handler handler) {
+  impl_->server.Get(pattern, impl_->wrap(route, std::move(handler)));
+}
+void HttpServer::post(const std::string& pattern, const std::string& route, Handler handler) {
+  impl_->server.Post(pattern, impl_->wrap(route, std::move(handler)));
+}
+void HttpServer::put(const std::string& pattern, const std::string& route, Handler handler) {
+  impl_->server.Put(pattern, impl_->wrap(route, std::move(handler)));
+}
+void HttpServer::del(const std::string& pattern, const std::string& route, Handler handler) {
+  impl_->server.Delete(pattern, impl_->wrap(route, std::move(handler)));
+}
+
+Status HttpServer::start() {
+  auto& server = impl_->server;
+  const auto& o = impl_->options;
+  if (o.port == 0) {
+    bound_port_ = server.bind_to_any_port(o.host);
+    if (bound_port_ <= 0) {
+      return make_error(ErrorCode::kUnavailable, "cannot bind " + o.host + ":0");
+    }
+  } else {
+    if (!server.bind_to_port(o.host, o.port)) {
+      return make_error(ErrorCode::kUnavailable,
+                        "cannot bind " + o.host + ":" + std::to_string(o.port) +
+                            " (address in use or not permitted)");
+    }
+    bound_port_ = o.port;
+  }
+  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  return ok_status();
+}
+
+void HttpServer::stop() {
+  if (!impl_) return;
+  if (impl_->thread.joinable()) {
+    impl_->server.stop();
+    impl_->thread.join();
+  }
+}
+
+bool parse_listen_address(std::string_view text, std::string& host, int& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  host = std::string(text.substr(0, colon));
+  port = 0;
+  for (const char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9') return false;
+    port = port * 10 + (c - '0');
+    if (port > 65535) return false;
+  }
+  return colon + 1 < text.size();
+}
+
+}  // namespace aisle::http

@@ -1,0 +1,92 @@
+// HttpServer: the one place cpp-httplib's server is adapted. Both daemons serve their APIs
+// through it, with the same hardening: body limit (413), header/read/write timeouts against slow
+// clients, TCP_NODELAY (httplib leaves Nagle on: ~44 ms per request otherwise), a sized worker
+// pool, and per-route request metrics.
+//
+// Handlers run on the server's worker threads; they must be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/metrics.hpp"
+#include "common/result.hpp"
+
+namespace aisle::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0 picks a free port (see HttpServer::port())
+  int threads = 32;
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds write_timeout{5000};
+  std::chrono::milliseconds idle_timeout{30000};  // keep-alive connections idle longer close
+  std::size_t max_keep_alive_requests = 10000;
+};
+
+// A request as handlers see it. Views are valid for the duration of the handler call.
+struct Request {
+  std::string_view method;
+  std::string_view path;
+  std::string_view body;
+  std::string remote_addr;
+  std::vector<std::string> path_params;  // regex captures of the route pattern
+  const std::multimap<std::string, std::string>* query = nullptr;
+  std::function<std::string(const std::string&)> header;  // "" when absent; case-insensitive
+
+  std::string param(const std::string& name) const;  // first query value or ""
+  bool has_param(const std::string& name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response json(int status, const std::string& body);
+  // {"error": message} with the status; the shape every error answer has.
+  static Response error(int status, const std::string& message);
+};
+
+using Handler = std::function<Response(const Request&)>;
+
+class HttpServer {
+ public:
+  // `component` names the metrics: aisle_<component>_http_requests_total{route,code}, ...
+  HttpServer(ServerOptions options, metrics::Registry& metrics, std::string component);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Routes are ECMAScript regexes over the path ("/v1/quarantine/(\\d+)"); `route` is the
+  // low-cardinality label used in metrics ("/v1/quarantine/{id}").
+  void get(const std::string& pattern, const std::string& route, Handler handler);
+  void post(const std::string& pattern, const std::string& route, Handler handler);
+  void put(const std::string& pattern, const std::string& route, Handler handler);
+  void del(const std::string& pattern, const std::string& route, Handler handler);
+
+  // Binds and starts serving on a background thread. Fails (kUnavailable) when the address
+  // cannot be bound.
+  Status start();
+  int port() const { return bound_port_; }
+  // Stops accepting, lets in-flight requests finish, joins the thread. Idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int bound_port_ = 0;
+};
+
+// "host:port" -> (host, port); false when malformed.
+bool parse_listen_address(std::string_view text, std::string& host, int& port);
+
+}  // namespace aisle::http

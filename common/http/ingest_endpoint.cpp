@@ -1,0 +1,61 @@
+#include "common/http/ingest_endpoint.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/event_validator.hpp"
+
+namespace aisle::http {
+
+Result<std::vector<RawRecord>> split_ingest_body(const Request& request,
+                                                 const IngestEndpointLimits& limits,
+                                                 Response& error_answer) {
+  const std::string content_type = request.header("Content-Type");
+  const BodyFormat format = content_type.find("ndjson") != std::string::npos ||
+                                    content_type.find("jsonlines") != std::string::npos
+                                ? BodyFormat::kNdjson
+                                : BodyFormat::kAuto;
+  auto records = split_records(request.body, format);
+  if (!records) {
+    error_answer = Response::error(400, "malformed body: " + records.error().message);
+    return records.error();
+  }
+  if (records->size() > limits.max_events_per_request) {
+    error_answer = Response::error(
+        413, "request holds " + std::to_string(records->size()) + " events, limit " +
+                 std::to_string(limits.max_events_per_request) + " (http.max_events_per_request)");
+    return make_error(ErrorCode::kInvalidArgument, "too many events");
+  }
+  if (records->empty()) {
+    error_answer = Response::error(400, "malformed body: no events");
+    return make_error(ErrorCode::kInvalidArgument, "no events");
+  }
+  return records;
+}
+
+Response ingest_answer(const IngestReport& report) {
+  if (report.storage_error) {
+    const bool full = report.storage_error->code == ErrorCode::kResourceExhausted;
+    return Response::error(full ? 507 : 503,
+                           std::string(full ? "storage full: " : "storage unavailable: ") +
+                               report.storage_error->message + "; nothing was stored, retry");
+  }
+  nlohmann::json body = {{"accepted", report.accepted}, {"duplicates", report.duplicates}};
+  auto rejected = nlohmann::json::array();
+  for (const auto& r : report.rejected) {
+    nlohmann::json item = {{"index", r.index}, {"errors", errors_to_json(r.errors)}};
+    if (r.line) item["line"] = r.line;
+    rejected.push_back(std::move(item));
+  }
+  body["rejected"] = std::move(rejected);
+  int status = 202;
+  if (!report.refused_full.empty()) {
+    status = 507;
+    body["refused"] = report.refused_full;
+    body["error"] = "outbox full for priority " + report.refused_priorities +
+                    "; refused events were not stored, retry later";
+  }
+  return Response::json(status,
+                        body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+}  // namespace aisle::http
