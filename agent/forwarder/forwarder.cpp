@@ -233,6 +233,8 @@ Result<Forwarder::InFlight> Forwarder::prepare(StoredBatch&& stored) {
   batch.header.dropped = stored.dropped;
   batch.header.created_at = stored.created_at;
   batch.header.window = options_.window;
+  batch.header.count = body->count;
+  batch.header.raw_bytes = body->raw_bytes;
   batch.body = std::move(*body);
   return batch;
 }

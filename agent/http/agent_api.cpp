@@ -27,13 +27,6 @@ void register_agent_api(http::HttpServer& server, AgentApiContext context) {
     origin.name = "http";
     origin.remote_addr = request.remote_addr;
     IngestReport report = ctx->ingest.ingest_records(*records, origin);
-    // A lone record that is not even JSON means the body is malformed, not an invalid event.
-    if (records->size() == 1 && report.rejected.size() == 1 &&
-        !report.rejected[0].errors.empty() && report.rejected[0].errors[0].keyword == "parse") {
-      bad_bodies.inc();
-      return http::Response::error(400,
-                                   "malformed body: " + report.rejected[0].errors[0].message);
-    }
     return http::ingest_answer(report);
   });
 

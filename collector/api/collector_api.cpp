@@ -86,11 +86,6 @@ void register_collector_api(http::HttpServer& server, CollectorApiContext contex
     auto records = http::split_ingest_body(request, ctx->limits, error_answer);
     if (!records) return error_answer;
     IngestReport report = ctx->ingest.ingest(*records, *key, request.remote_addr);
-    if (records->size() == 1 && report.rejected.size() == 1 &&
-        !report.rejected[0].errors.empty() && report.rejected[0].errors[0].keyword == "parse") {
-      return http::Response::error(400,
-                                   "malformed body: " + report.rejected[0].errors[0].message);
-    }
     return http::ingest_answer(report);
   });
 

@@ -29,6 +29,14 @@ Result<std::vector<RawRecord>> split_ingest_body(const Request& request,
     error_answer = Response::error(400, "malformed body: no events");
     return make_error(ErrorCode::kInvalidArgument, "no events");
   }
+  // A body that is one record and not even JSON is a malformed request, not an invalid event:
+  // answer 400 rather than accepting it into quarantine.
+  if (records->size() == 1 && !nlohmann::json::accept((*records)[0].text)) {
+    auto parsed = parse_json((*records)[0].text, JsonLimits{request.body.size() + 1, 64});
+    error_answer = Response::error(
+        400, "malformed body: " + (parsed ? std::string("not JSON") : parsed.error().message));
+    return make_error(ErrorCode::kInvalidArgument, "malformed body");
+  }
   return records;
 }
 
