@@ -1,5 +1,7 @@
-# The libFuzzer targets: one per parser. Shared by the fuzz build (which compiles them) and the
-# test build (which runs them from the fuzz tree).
+# The libFuzzer targets: one per parser family. Shared by the fuzz build (which compiles them) and
+# the test build (which runs each briefly as a test).
 set(AISLE_FUZZ_TARGETS
-  schema_fuzz        # event JSON parse + schema validation; schema compilation of hostile input
+  schema_fuzz   # schema compilation of hostile input; validation fast path vs error path
+  ingest_fuzz   # body framing, bounded JSON parse, envelope decode, registry validation
+  wire_fuzz     # MQTT batch payloads (header, zstd, records), acks, topics
 )
