@@ -75,6 +75,11 @@ Result<nlohmann::json> parse_json(std::string_view text, const JsonLimits& limit
     }
     if (message.rfind("parse error at ", 0) == 0) message = message.substr(15);
     return make_error(ErrorCode::kInvalidArgument, message);
+  } catch (const nlohmann::json::exception& e) {
+    // out_of_range.406: a number that does not fit a double ("1e999"), found by fuzzing.
+    std::string message = e.what();
+    if (const auto p = message.find("] "); p != std::string::npos) message = message.substr(p + 2);
+    return make_error(ErrorCode::kInvalidArgument, message);
   }
 }
 

@@ -65,3 +65,9 @@ TEST_CASE("broken array framing is an error that says where", "[common][json]") 
   REQUIRE(empty);
   CHECK(empty->empty());
 }
+
+TEST_CASE("a number too large for a double is a parse error, not a crash", "[common][json]") {
+  auto result = parse_json("{\"price\": 1e999}", JsonLimits{});
+  REQUIRE_FALSE(result);
+  CHECK_THAT(result.error().message, Catch::Contains("number overflow"));
+}
