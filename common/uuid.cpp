@@ -56,6 +56,23 @@ std::optional<Uuid> Uuid::parse(std::string_view text) {
 
 bool is_uuid_text(std::string_view text) { return Uuid::parse(text).has_value(); }
 
+Uuid make_uuid_v7(UnixMillis ms, std::uint16_t rand_a, std::uint64_t rand_b) {
+  Uuid uuid;
+  for (int i = 5; i >= 0; --i) {
+    uuid.bytes[static_cast<size_t>(i)] = static_cast<std::uint8_t>(ms & 0xFF);
+    ms >>= 8;
+  }
+  uuid.bytes[6] = static_cast<std::uint8_t>(0x70 | ((rand_a >> 8) & 0x0F));
+  uuid.bytes[7] = static_cast<std::uint8_t>(rand_a & 0xFF);
+  uuid.bytes[8] = static_cast<std::uint8_t>(0x80 | (rand_b & 0x3F));
+  rand_b >>= 6;
+  for (size_t i = 9; i < 16; ++i) {
+    uuid.bytes[i] = static_cast<std::uint8_t>(rand_b & 0xFF);
+    rand_b >>= 8;
+  }
+  return uuid;
+}
+
 struct UuidV7Generator::State {
   std::mutex mutex;
   std::mt19937_64 random{std::random_device{}()};
@@ -87,20 +104,7 @@ Uuid UuidV7Generator::next() {
     counter = state_->counter;
     rand_b = state_->random();
   }
-  Uuid uuid;
-  for (int i = 5; i >= 0; --i) {
-    uuid.bytes[static_cast<size_t>(i)] = static_cast<std::uint8_t>(ms & 0xFF);
-    ms >>= 8;
-  }
-  uuid.bytes[6] = static_cast<std::uint8_t>(0x70 | (counter >> 8));
-  uuid.bytes[7] = static_cast<std::uint8_t>(counter & 0xFF);
-  uuid.bytes[8] = static_cast<std::uint8_t>(0x80 | (rand_b & 0x3F));
-  rand_b >>= 6;
-  for (size_t i = 9; i < 16; ++i) {
-    uuid.bytes[i] = static_cast<std::uint8_t>(rand_b & 0xFF);
-    rand_b >>= 8;
-  }
-  return uuid;
+  return make_uuid_v7(ms, counter, rand_b);
 }
 
 }  // namespace aisle

@@ -43,6 +43,11 @@ class UuidV7Generator {
   std::shared_ptr<State> state_;
 };
 
+// Lays out a v7 UUID from its parts: 48 bits of Unix ms, 12 bits of rand_a, 62 bits of rand_b
+// (the version and variant bits are set here). Used by the generator and to derive a stable id
+// from content, so the same input always maps to the same event_id.
+Uuid make_uuid_v7(UnixMillis ms, std::uint16_t rand_a, std::uint64_t rand_b);
+
 // True when `text` is a UUID in canonical 8-4-4-4-12 form (either case).
 bool is_uuid_text(std::string_view text);
 

@@ -283,6 +283,14 @@ bool Forwarder::send(InFlight& batch, steady_clock::time_point now) {
 
 bool Forwarder::fill_window(steady_clock::time_point now, milliseconds& sleep) {
   while (in_flight_.size() < options_.window) {
+    // The window slides over batch numbers, not just a count of unacked batches: batch n + window
+    // is formed only once batch n was acknowledged. One batch stuck (its commit failed at the
+    // collector) then holds the window instead of letting later batches overtake it, and the
+    // collector's gap detection (docs/protocol.md) stays exact.
+    if (!in_flight_.empty() &&
+        outbox_.next_batch_seq() >= in_flight_.begin()->first + options_.window) {
+      return true;
+    }
     const PendingInfo pending = outbox_.pending();
     if (pending.rows == 0) return true;
     const bool full = pending.rows >= options_.batch_max_events ||

@@ -94,6 +94,8 @@ class Outbox {
   // restart, or to resend after an ack timeout).
   virtual Result<std::vector<StoredBatch>> unacked_batches() = 0;
   virtual Result<StoredBatch> load_batch(std::uint64_t batch_seq) = 0;
+  // The batch_seq the next form_batch() will assign (persisted, so it survives restarts).
+  virtual std::uint64_t next_batch_seq() = 0;
   // The collector committed the batch: delete it and its records.
   virtual Status ack_batch(std::uint64_t batch_seq) = 0;
 

@@ -80,6 +80,7 @@ class SqliteOutbox final : public Outbox {
   Result<std::vector<StoredBatch>> unacked_batches() override;
   Result<StoredBatch> load_batch(std::uint64_t batch_seq) override;
   Status ack_batch(std::uint64_t batch_seq) override;
+  std::uint64_t next_batch_seq() override;
   PendingInfo pending() const override;
   OutboxStats stats() const override;
   std::string stream_id() const override { return stream_id_; }

@@ -197,6 +197,11 @@ Status SqliteOutbox::ack_batch(std::uint64_t batch_seq) {
 
 // --- counters ---
 
+std::uint64_t SqliteOutbox::next_batch_seq() {
+  std::lock_guard db_lock(db_mutex_);
+  return next_batch_seq_;
+}
+
 PendingInfo SqliteOutbox::pending() const {
   std::lock_guard lock(shared_->mutex);
   const Totals& t = shared_->totals;

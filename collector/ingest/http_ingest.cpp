@@ -1,6 +1,7 @@
 #include "collector/ingest/http_ingest.hpp"
 
 #include "collector/ingest/batch_processor.hpp"
+#include "common/crypto.hpp"
 #include "common/event_json.hpp"
 #include "common/log.hpp"
 
@@ -8,6 +9,18 @@ namespace aisle::collector {
 namespace {
 
 const log::Logger kLog("collector.http_ingest");
+
+// A quarantined event that came without an event_id gets one derived from its quarantine entry
+// (time from when it was received, the rest from a digest of entry id and payload). Replaying
+// the same entry twice (two operators, or a retry after a timeout) then yields the same id and
+// the store's dedup keeps one copy; a fresh random id would store it twice.
+std::string replay_event_id(const QuarantineEntry& entry) {
+  const std::string digest =
+      crypto::sha256_hex("aisle-quarantine-replay\n" + std::to_string(entry.id) + "\n" + entry.raw);
+  const auto rand_a = static_cast<std::uint16_t>(std::stoul(digest.substr(0, 3), nullptr, 16));
+  const std::uint64_t rand_b = std::stoull(digest.substr(3, 16), nullptr, 16);
+  return make_uuid_v7(entry.received_at, rand_a, rand_b).to_string();
+}
 
 }  // namespace
 
@@ -111,7 +124,7 @@ Result<ReplayReport> HttpIngest::replay(const std::vector<std::int64_t>& ids) {
       report.still_invalid.push_back({id, rejection_class(errors), std::move(errors)});
       continue;
     }
-    if (event.event_id.empty()) event.event_id = ids_.next().to_string();
+    if (event.event_id.empty()) event.event_id = replay_event_id(**entry);
     if (!event.received_at) event.received_at = (*entry)->received_at;
     std::string payload = to_json_text(event);
     request.events.push_back(to_stored_event(event, std::move(payload), now));

@@ -41,8 +41,8 @@ class HttpClient {
   HttpResponse post(const std::string& path, const std::string& body,
                     const std::string& content_type = "application/json") const;
   // Any method; `extra_headers` are sent as given (e.g. a wrong Authorization).
-  HttpResponse request(const std::string& method, const std::string& path,
-                       const std::string& body, const std::string& content_type,
+  HttpResponse request(const std::string& method, const std::string& path, const std::string& body,
+                       const std::string& content_type,
                        const std::vector<std::pair<std::string, std::string>>& extra_headers,
                        bool with_bearer = true) const;
 

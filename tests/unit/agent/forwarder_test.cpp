@@ -104,6 +104,28 @@ TEST_CASE("no more than `window` batches are in flight", "[agent][forwarder]") {
   CHECK(batches[2].header.first_seq == batches[1].header.last_seq + 1);
 }
 
+TEST_CASE("the window slides over batch numbers: a stuck batch holds back batch n + window",
+          "[agent][forwarder]") {
+  Fixture f;
+  Forwarder forwarder(*f.outbox, f.uplink, f.options, f.address, f.clock, f.registry);
+  f.append(12);
+  forwarder.step();
+  REQUIRE(f.uplink.published.size() == 2);  // batches 1 and 2
+  // Batch 2 is acknowledged, batch 1 is not (its commit failed at the collector).
+  f.uplink.ack(f.uplink.decoded()[1].header);
+  forwarder.step();
+  // Only one batch is in flight, but batch 3 = 1 + window must wait for batch 1's ack: the
+  // collector counts a batch missing once one `window` beyond it has arrived.
+  CHECK(f.uplink.published.size() == 2);
+  CHECK(forwarder.status().in_flight == 1);
+  f.uplink.ack(f.uplink.decoded()[0].header);
+  forwarder.step();
+  REQUIRE(f.uplink.published.size() == 4);
+  const auto batches = f.uplink.decoded();
+  CHECK(batches[2].header.batch_seq == 3);
+  CHECK(batches[3].header.batch_seq == 4);
+}
+
 TEST_CASE("a batch without an ack is sent again with the same number after the timeout",
           "[agent][forwarder]") {
   Fixture f;

@@ -61,3 +61,15 @@ TEST_CASE("uuid text parsing accepts either case and refuses malformed text", "[
     CHECK_FALSE(Uuid::parse(bad).has_value());
   }
 }
+
+TEST_CASE("a v7 uuid laid out from its parts keeps time, version and variant", "[common][uuid]") {
+  const aisle::UnixMillis ms = 1'764'000'000'123;
+  const Uuid a = aisle::make_uuid_v7(ms, 0xFFFF, ~std::uint64_t{0});
+  CHECK(a.version() == 7);
+  CHECK((a.bytes[8] & 0xC0) == 0x80);  // RFC 9562 variant
+  CHECK(a.v7_unix_ms() == ms);
+  // Same parts, same id; different parts, different id.
+  CHECK(aisle::make_uuid_v7(ms, 1, 2) == aisle::make_uuid_v7(ms, 1, 2));
+  CHECK(aisle::make_uuid_v7(ms, 1, 2) != aisle::make_uuid_v7(ms, 1, 3));
+  CHECK(aisle::make_uuid_v7(ms, 1, 2) != aisle::make_uuid_v7(ms, 2, 2));
+}
