@@ -23,7 +23,7 @@ std::string_view config_schema_text();
 struct ForwarderOptions {
   std::uint32_t batch_max_events = 2000;
   std::uint64_t batch_max_bytes = 1024 * 1024;
-  std::chrono::milliseconds linger{20};  // wait this long for a fuller batch
+  std::chrono::milliseconds linger{5};  // wait this long for a fuller batch (BENCHMARKS.md)
   std::uint32_t window = 8;              // batches in flight awaiting the collector's ack
   std::chrono::milliseconds ack_timeout{30000};  // resend a batch not acked within this
   std::chrono::milliseconds backoff_base{500};

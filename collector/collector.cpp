@@ -60,7 +60,7 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
       [client](const std::string& topic, const std::string& payload) {
         return client->publish(topic, payload);
       },
-      c->clock_, c->metrics_, cfg.queue_batches);
+      c->clock_, c->metrics_, cfg.queue_batches, cfg.ingest_workers);
   BatchPipeline* pipeline = c->pipeline_.get();
   c->mqtt_->on_message([pipeline](mqtt::Message&& message) { pipeline->submit(std::move(message)); });
   Collector* self = c.get();

@@ -92,6 +92,7 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
 
   const json& ingest_json = j.value("ingest", empty);
   c.queue_batches = ingest_json.value("queue_batches", c.queue_batches);
+  c.ingest_workers = ingest_json.value("workers", c.ingest_workers);
   c.batch_limits.max_payload_bytes =
       size_at(ingest_json, "max_payload_bytes", c.batch_limits.max_payload_bytes);
   c.batch_limits.max_raw_bytes = size_at(ingest_json, "max_raw_bytes", c.batch_limits.max_raw_bytes);

@@ -47,6 +47,7 @@ struct CollectorConfig {
   std::string share_group = "aisle-collectors";
 
   std::size_t queue_batches = 64;  // bounded ingest queue: full = backpressure, not loss
+  std::size_t ingest_workers = 2;  // decode/validate threads (JSON parsing is the costly part)
   wire::DecodeLimits batch_limits;
 
   std::vector<ApiKey> write_keys;

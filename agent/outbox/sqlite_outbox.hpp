@@ -146,6 +146,9 @@ class SqliteOutbox final : public Outbox {
   void publish(const Txn& txn);
   void log_and_count_evictions(const Txn& txn, const char* reason);
   Result<std::uint64_t> expire_chunk(UnixMillis cutoff, std::uint64_t max_rows);
+  // Returns free pages to the file system when that is worth its cost (see the constants in
+  // sqlite_outbox_quota.cpp), in chunks with the lock released in between.
+  Status reclaim_free_pages();
   Result<StoredBatch> read_batch_records(StoredBatch batch);
 
   SqliteOutboxOptions options_;

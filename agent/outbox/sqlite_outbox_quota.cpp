@@ -15,6 +15,15 @@ constexpr int kCandidatePrefetch = 512;
 // Age expiry deletes at most this many records per transaction, releasing the database between
 // chunks so appends are not stalled behind a long maintenance run.
 constexpr std::uint64_t kExpireChunkRows = 20'000;
+// Free pages are returned to the file system in steps of this many pages, with the database
+// lock released in between, so ingest and the forwarder are not stalled behind one long vacuum.
+constexpr std::int64_t kVacuumChunkPages = 1024;
+// Reclaiming moves the live pages that sit beyond the new end of the file. It runs only when at
+// least this much is free, and when the live data is at most 1/kReclaimFreeToLiveRatio of the
+// free space: while a large backlog drains, the live records are the newest, at the end of the
+// file, and vacuuming then would rewrite them again and again for space that is reused anyway.
+constexpr std::int64_t kReclaimMinFreeBytes = 1 << 20;
+constexpr std::int64_t kReclaimFreeToLiveRatio = 4;
 
 }  // namespace
 
@@ -168,6 +177,33 @@ Result<std::uint64_t> SqliteOutbox::expire_chunk(UnixMillis cutoff, std::uint64_
   return deleted;
 }
 
+Status SqliteOutbox::reclaim_free_pages() {
+  {
+    std::lock_guard db_lock(db_mutex_);
+    auto page_size = db_.query_int64("PRAGMA page_size");
+    if (!page_size.ok()) return page_size.error();
+    auto pages = db_.query_int64("PRAGMA page_count");
+    if (!pages.ok()) return pages.error();
+    auto free_pages = db_.query_int64("PRAGMA freelist_count");
+    if (!free_pages.ok()) return free_pages.error();
+    const std::int64_t free_bytes = *free_pages * *page_size;
+    const std::int64_t live_bytes = (*pages - *free_pages) * *page_size;
+    if (free_bytes < kReclaimMinFreeBytes || live_bytes * kReclaimFreeToLiveRatio > free_bytes) {
+      return ok_status();
+    }
+  }
+  for (;;) {
+    std::lock_guard db_lock(db_mutex_);
+    auto free_pages = db_.query_int64("PRAGMA freelist_count");
+    if (!free_pages.ok()) return free_pages.error();
+    if (*free_pages == 0) return ok_status();
+    const std::int64_t chunk = std::min(*free_pages, kVacuumChunkPages);
+    if (auto s = db_.exec("PRAGMA incremental_vacuum(" + std::to_string(chunk) + ")"); !s.ok()) {
+      return s;
+    }
+  }
+}
+
 Status SqliteOutbox::maintain() {
   const UnixMillis cutoff = clock_->now_unix_ms() - options_.max_age_ms;
   for (;;) {
@@ -176,11 +212,10 @@ Status SqliteOutbox::maintain() {
     if (!deleted.ok()) return deleted.error();
     if (*deleted < kExpireChunkRows) break;
   }
-  std::lock_guard db_lock(db_mutex_);
   const std::uint64_t before = database_file_bytes(options_.path);
-  // Moves free pages to the end and truncates them (auto_vacuum=INCREMENTAL), then copies the
-  // WAL back into the database and truncates the WAL to zero bytes.
-  if (auto s = db_.exec("PRAGMA incremental_vacuum"); !s.ok()) return s;
+  if (auto s = reclaim_free_pages(); !s.ok()) return s;
+  std::lock_guard db_lock(db_mutex_);
+  // Copies the WAL back into the database and truncates the WAL to zero bytes.
   auto checkpoint = db_.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
   if (!checkpoint.ok()) return checkpoint.error();
   auto row = checkpoint->step();

@@ -16,7 +16,8 @@ constexpr int kCommitAttempts = 5;
 
 BatchPipeline::BatchPipeline(const BatchProcessor& processor, EventStore& store,
                              StreamTracker& tracker, AckPublisher publish_ack, ClockPtr clock,
-                             metrics::Registry& metrics, std::size_t queue_capacity)
+                             metrics::Registry& metrics, std::size_t queue_capacity,
+                             std::size_t workers)
     : processor_(processor),
       store_(store),
       tracker_(tracker),
@@ -25,6 +26,7 @@ BatchPipeline::BatchPipeline(const BatchProcessor& processor, EventStore& store,
       metrics_(metrics),
       incoming_(queue_capacity),
       to_commit_(kCommitQueueCapacity),
+      workers_(std::max<std::size_t>(1, workers)),
       events_stored_(metrics.counter("aisle_collector_events_stored_total",
                                      "Events committed to the store")),
       events_duplicate_(metrics.counter("aisle_collector_duplicates_total",
@@ -58,18 +60,21 @@ BatchPipeline::BatchPipeline(const BatchProcessor& processor, EventStore& store,
 BatchPipeline::~BatchPipeline() { stop(std::chrono::milliseconds(0)); }
 
 void BatchPipeline::start() {
-  process_thread_ = std::thread([this] { process_loop(); });
+  for (std::size_t i = 0; i < workers_; ++i) {
+    process_threads_.emplace_back([this] { process_loop(); });
+  }
   commit_thread_ = std::thread([this] { commit_loop(); });
 }
 
 void BatchPipeline::stop(std::chrono::milliseconds grace) {
-  if (!process_thread_.joinable()) return;
+  if (process_threads_.empty()) return;
   incoming_.close();
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (queued() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  process_thread_.join();
+  for (auto& t : process_threads_) t.join();
+  process_threads_.clear();
   to_commit_.close();
   commit_thread_.join();
 }

@@ -1,8 +1,10 @@
 // BatchPipeline: agent batches from the broker to committed rows and acks.
 //
-//   MQTT thread --submit()--> [queue] --> decode/validate thread --> [queue] --> commit thread
-//                                                                               -> ack publish
-// Two stages so validation of batch n+1 overlaps the commit (fsync) of batch n. Both queues are
+//   MQTT thread --submit()--> [queue] --> decode/validate threads --> [queue] --> commit thread
+//                                                                                -> ack publish
+// Two stages so validation of batch n+1 overlaps the commit (fsync) of batch n; JSON parsing is
+// the costly part, so several threads decode. Batches may then commit out of order: dedup is by
+// receipt and event_id, and the stream tracker orders batch numbers itself. Both queues are
 // bounded: when the store falls behind, submit() blocks the MQTT thread (backpressure end to
 // end; nothing is dropped). An ack is published only after the commit.
 #pragma once
@@ -12,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "collector/ingest/batch_processor.hpp"
 #include "collector/ingest/bounded_queue.hpp"
@@ -30,7 +33,7 @@ class BatchPipeline {
  public:
   BatchPipeline(const BatchProcessor& processor, EventStore& store, StreamTracker& tracker,
                 AckPublisher publish_ack, ClockPtr clock, metrics::Registry& metrics,
-                std::size_t queue_capacity);
+                std::size_t queue_capacity, std::size_t workers = 1);
   ~BatchPipeline();
 
   void start();
@@ -64,7 +67,8 @@ class BatchPipeline {
   metrics::Registry& metrics_;
   BoundedQueue<Incoming> incoming_;
   BoundedQueue<ToCommit> to_commit_;
-  std::thread process_thread_;
+  std::size_t workers_;
+  std::vector<std::thread> process_threads_;
   std::thread commit_thread_;
   std::atomic<bool> processing_done_{false};
 

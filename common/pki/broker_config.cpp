@@ -37,6 +37,9 @@ std::string render_mosquitto_conf(const MosquittoOptions& options) {
       << "allow_anonymous false\n"
       << "acl_file " << options.acl_file << "\n";
   if (!options.user.empty()) out << "user " << options.user << "\n";
+  // Mosquitto leaves Nagle's algorithm on by default: a small ack then waits for the peer's
+  // delayed ACK, measured here as ~40 ms added to every batch round trip (docs/BENCHMARKS.md).
+  out << "set_tcp_nodelay true\n";
   if (!options.persistence_dir.empty()) {
     std::string dir = options.persistence_dir;
     if (dir.back() != '/') dir += '/';  // Mosquitto concatenates the file name

@@ -484,6 +484,43 @@ TEST_CASE("outbox file shrinks after acknowledged records are vacuumed", "[agent
   REQUIRE(env.metric("aisle_agent_outbox_file_bytes") == static_cast<double>(empty));
 }
 
+TEST_CASE("outbox keeps free pages while a large backlog remains, then returns them",
+          "[agent][outbox]") {
+  Env env;
+  auto outbox = env.open();
+  for (int call = 0; call < 40; ++call) {
+    std::vector<OutboxRecord> records;
+    for (int i = 0; i < 100; ++i) {
+      records.push_back(make_record(std::to_string(call) + "-" + std::to_string(i),
+                                    Priority::kNormal, 1000, env.clock->now_unix_ms()));
+    }
+    append_ok(*outbox, std::move(records));
+  }
+  REQUIRE(outbox->maintain().ok());
+  const std::uint64_t full = outbox->stats().file_bytes;
+  auto drain = [&](std::uint64_t keep_rows) {
+    while (outbox->stats().total_rows > keep_rows) {
+      auto batch = outbox->form_batch(BatchLimits{100, 1 << 20});
+      REQUIRE(batch.ok());
+      REQUIRE(*batch);
+      REQUIRE(outbox->ack_batch((*batch)->batch_seq).ok());
+    }
+  };
+  // Half drained: vacuuming would move the 2,000 live records for space that new records reuse.
+  drain(2000);
+  REQUIRE(outbox->maintain().ok());
+  const std::uint64_t half = outbox->stats().file_bytes;
+  INFO("full=" << full << " half=" << half);
+  CHECK(half > full * 9 / 10);
+  // Nearly drained: the free pages go back to the file system.
+  drain(200);
+  REQUIRE(outbox->maintain().ok());
+  const std::uint64_t small = outbox->stats().file_bytes;
+  INFO("small=" << small);
+  CHECK(small < full / 5);
+  CHECK(outbox->stats().total_rows == 200);
+}
+
 TEST_CASE("outbox refuses a database with a newer schema version", "[agent][outbox]") {
   Env env;
   { env.open(); }
