@@ -18,18 +18,11 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Short timers so recovery takes seconds, not the production minutes.
-void fast_forwarder(int, json& config) {
-  config["forwarder"]["ack_timeout"] = "3s";
-  config["forwarder"]["backoff_max"] = "2s";
-  config["shutdown_grace"] = "2s";
-}
-
 }  // namespace
 
 TEST_CASE("an agent killed or stopped while producers post loses no accepted event",
           "[fault][agent]") {
-  PipelineEnv env({.edit_agent = fast_forwarder});
+  PipelineEnv env({.edit_agent = fast_agent_timers()});
   const EventFactory factory;
   UuidV7Generator ids;
   Producer producer(factory, ids,
@@ -76,7 +69,7 @@ TEST_CASE("an agent killed or stopped while producers post loses no accepted eve
 
 TEST_CASE("an agent killed with SIGKILL while the broker is down forwards its backlog later",
           "[fault][agent][broker]") {
-  PipelineEnv env({.edit_agent = fast_forwarder});
+  PipelineEnv env({.edit_agent = fast_agent_timers()});
   const EventFactory factory;
   UuidV7Generator ids;
 

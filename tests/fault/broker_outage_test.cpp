@@ -17,12 +17,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-void fast_forwarder(int, json& config) {
-  config["forwarder"]["ack_timeout"] = "3s";
-  config["forwarder"]["backoff_max"] = "2s";
-  config["shutdown_grace"] = "2s";
-}
-
 json agent_status(const PipelineEnv& env, int agent) {
   return env.agent(agent).get("/v1/status").json();
 }
@@ -41,7 +35,7 @@ bool connected(const PipelineEnv& env, int agent) {
 
 TEST_CASE("a broker outage builds a backlog at the agent that drains exactly once afterwards",
           "[fault][broker]") {
-  PipelineEnv env({.edit_agent = fast_forwarder});
+  PipelineEnv env({.edit_agent = fast_agent_timers()});
   const EventFactory factory;
   UuidV7Generator ids;
   Producer producer(factory, ids,
@@ -102,7 +96,7 @@ TEST_CASE("a broker outage builds a backlog at the agent that drains exactly onc
 
 TEST_CASE("an agent stopped with a backlog during a broker outage forwards it once both are back",
           "[fault][broker][agent]") {
-  PipelineEnv env({.stores = 2, .edit_agent = fast_forwarder});
+  PipelineEnv env({.stores = 2, .edit_agent = fast_agent_timers()});
   const EventFactory factory;
   UuidV7Generator ids;
   auto produce = [&](int agent, std::size_t events) {

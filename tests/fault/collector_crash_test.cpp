@@ -18,12 +18,6 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-void fast_forwarder(int, json& config) {
-  config["forwarder"]["ack_timeout"] = "2s";
-  config["forwarder"]["backoff_max"] = "2s";
-  config["shutdown_grace"] = "2s";
-}
-
 double metric(const HttpClient& client, const std::string& series) {
   return metric_value(client.get("/metrics").body, series).value_or(0);
 }
@@ -32,7 +26,7 @@ double metric(const HttpClient& client, const std::string& series) {
 
 TEST_CASE("a collector killed mid-batch or stopped loses nothing and stores nothing twice",
           "[fault][collector]") {
-  PipelineEnv env({.stores = 2, .edit_agent = fast_forwarder});
+  PipelineEnv env({.stores = 2, .edit_agent = fast_agent_timers("2s")});
   const EventFactory factory;
   UuidV7Generator ids;
   std::vector<std::unique_ptr<Producer>> producers;

@@ -323,4 +323,12 @@ std::string PipelineEnv::diagnostics(std::size_t lines_per_log) const {
   return out;
 }
 
+std::function<void(int, nlohmann::json&)> fast_agent_timers(const std::string& ack_timeout) {
+  return [ack_timeout](int, nlohmann::json& config) {
+    config["forwarder"]["ack_timeout"] = ack_timeout;
+    config["forwarder"]["backoff_max"] = "2s";
+    config["shutdown_grace"] = "2s";
+  };
+}
+
 }  // namespace aisle::test

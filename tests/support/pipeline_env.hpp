@@ -133,4 +133,8 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 // all its series. nullopt when absent.
 std::optional<double> metric_value(const std::string& prometheus_text, const std::string& series);
 
+// An edit_agent for fault tests: short forwarder timers, so recovery takes seconds rather than the
+// production minutes.
+std::function<void(int, nlohmann::json&)> fast_agent_timers(const std::string& ack_timeout = "3s");
+
 }  // namespace aisle::test
