@@ -91,7 +91,7 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
 }
 
 void Collector::connection_loop() {
-  Backoff backoff(std::chrono::milliseconds(500), std::chrono::milliseconds(30000));
+  Backoff backoff(std::chrono::milliseconds(500), config_.reconnect_max);
   auto& connects = metrics_.counter("aisle_collector_mqtt_connects_total", "Successful connects");
   auto& failures = metrics_.counter("aisle_collector_mqtt_connect_failures_total",
                                     "Failed connect attempts");

@@ -85,6 +85,7 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   c.mqtt.keep_alive = std::chrono::duration_cast<std::chrono::seconds>(
       duration_at(mqtt_json, "keep_alive", std::chrono::seconds(30)));
   c.share_group = mqtt_json.value("share_group", c.share_group);
+  c.reconnect_max = duration_at(mqtt_json, "reconnect_max", c.reconnect_max);
   const std::string protocol = mqtt_json.value("protocol", "auto");
   c.mqtt.protocol = protocol == "5"       ? mqtt::Protocol::kV5
                     : protocol == "3.1.1" ? mqtt::Protocol::kV311

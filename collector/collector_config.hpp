@@ -45,6 +45,10 @@ struct CollectorConfig {
 
   mqtt::ClientOptions mqtt;
   std::string share_group = "aisle-collectors";
+  // Reconnect backoff cap. Short: a few collectors create no thundering herd, and while none is
+  // subscribed Mosquitto drops the agents' batches for the shared subscription (agents resend them
+  // only after their ack timeout).
+  std::chrono::milliseconds reconnect_max{5000};
 
   std::size_t queue_batches = 64;  // bounded ingest queue: full = backpressure, not loss
   std::size_t ingest_workers = 2;  // decode/validate threads (JSON parsing is the costly part)
