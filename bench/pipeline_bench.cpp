@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "common/aislectl/devenv.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/process.hpp"
 #include "common/uuid.hpp"
@@ -127,12 +128,6 @@ CommitSpan commit_span(const std::string& db_path, std::int64_t since_ms) {
   return span;
 }
 
-std::int64_t unix_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,7 +200,7 @@ int main(int argc, char** argv) {
               accepted.load(), post_seconds, accepted / post_seconds);
   const long stored_before = stored_status(collector).value("events_stored", 0L);
   const auto drain_started = Clock::now();
-  const std::int64_t drain_started_unix_ms = unix_now_ms();
+  const std::int64_t drain_started_unix_ms = aisle::SystemClock::instance()->now_unix_ms();
   if (auto s = aisle::ctl::devenv_up(dir, up); !s) {
     std::fprintf(stderr, "devenv up (broker): %s\n", s.error().message.c_str());
     return 1;
@@ -234,10 +229,7 @@ int main(int argc, char** argv) {
 
   // --- 3. latency at a steady rate ---
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  const std::int64_t since =
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  const std::int64_t since = aisle::SystemClock::instance()->now_unix_ms();
   {
     httplib::Client client(agent_host, agent_port);
     client.set_keep_alive(true);
