@@ -34,7 +34,7 @@ constexpr const char* kUsage =
     "development CA and certificates, starts a TLS Mosquitto on loopback, the collector on SQLite\n"
     "and one agent per store, then sends shopper events to the agents (and web events to the\n"
     "collector) and prints a live summary. Stops on Ctrl-C, or after --seconds (default\n"
-    "$DEMO_SECONDS; without either it runs until Ctrl-C), then waits until every accepted event\n"
+    "$DEMO_SECONDS, else 60; 0 runs until Ctrl-C), then waits until every accepted event\n"
     "is stored at the collector, verifies the counts and stops everything.\n"
     "State lives under --dir (default $AISLE_DEMO_DIR or ./aisle-demo), printed at start.\n"
     "Exit 0 when every accepted event arrived exactly once, 1 otherwise.\n";
@@ -150,7 +150,7 @@ int run_demo_command(const std::vector<std::string>& args) {
   std::string dir;
   if (const char* env = std::getenv("AISLE_DEMO_DIR"); env && *env) dir = env;
   int stores = 2;
-  double seconds = 0;
+  double seconds = 60;  // a quick start that ends by itself; 0 = until Ctrl-C
   if (const char* env = std::getenv("DEMO_SECONDS"); env && *env) seconds = std::atof(env);
   double rate = 200;
   DevEnvUpOptions up;
@@ -220,8 +220,15 @@ int run_demo_command(const std::vector<std::string>& args) {
             << "\n";
   UuidV7Generator ids;
   std::mt19937 random(42);
+  // Store devices send the store-channel examples; the web and mobile ones go to the collector.
+  std::vector<const json*> store_examples;
+  for (const auto& example : examples) {
+    const std::string channel = example["source"].value("channel", "");
+    if (channel != "web" && channel != "mobile") store_examples.push_back(&example);
+  }
   const auto started = std::chrono::steady_clock::now();
   auto next_report = started;
+  auto next_round = started;
   bool sent_bad = false;
   bool interrupted = false;
   while (true) {
@@ -232,10 +239,8 @@ int run_demo_command(const std::vector<std::string>& args) {
     for (auto& target : targets) {
       std::string body;
       const int count = std::max(1, static_cast<int>(rate / 10));
-      for (int i = 0; i < count; ++i) {
-        const json& example = examples[random() % examples.size()];
-        const std::string channel = example["source"].value("channel", "");
-        if (channel == "web" || channel == "mobile") continue;
+      for (int i = 0; i < count && !store_examples.empty(); ++i) {
+        const json& example = *store_examples[random() % store_examples.size()];
         body += make_event(example, target.name, ids, random).dump() + "\n";
         ++target.sent;
       }
@@ -275,7 +280,12 @@ int run_demo_command(const std::vector<std::string>& args) {
                   static_cast<unsigned long long>(status.value("quarantined", 0ULL)));
       std::fflush(stdout);
     }
-    if (signals.wait(std::chrono::milliseconds(100)) == SignalEvent::kTerminate) {
+    // Rounds on a fixed 100 ms cadence, so the time spent posting does not lower the rate.
+    next_round += std::chrono::milliseconds(100);
+    const auto wait = std::max(std::chrono::milliseconds(1),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   next_round - std::chrono::steady_clock::now()));
+    if (signals.wait(wait) == SignalEvent::kTerminate) {
       interrupted = true;
       break;
     }

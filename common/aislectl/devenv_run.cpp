@@ -56,7 +56,10 @@ std::string default_mosquitto() {
 
 // In start order: broker, collector, agents.
 std::vector<Part> parts_of(const DevEnv& env, const DevEnvUpOptions& options) {
-  const std::string bin = options.bin_dir.empty() ? default_bin_dir() : options.bin_dir;
+  // Absolute: the daemons are started from another working directory, so a relative
+  // `--build-dir build` (what `make demo` passes) would not resolve there.
+  const std::string bin =
+      options.bin_dir.empty() ? default_bin_dir() : fs::absolute(options.bin_dir).string();
   const std::string mosquitto = options.mosquitto.empty() ? default_mosquitto() : options.mosquitto;
   auto make = [&](std::string name, std::vector<std::string> argv, std::string config, int port,
                   bool http) {
