@@ -457,17 +457,22 @@ TEST_CASE("outbox maintain expires old non-critical records", "[agent][outbox]")
   REQUIRE(outbox->stats().oldest_received_at == t0);
 }
 
-TEST_CASE("outbox file shrinks after acknowledged records are vacuumed", "[agent][outbox]") {
-  Env env;
-  auto outbox = env.open();
+// 4,000 records of 1,000 bytes (~4 MB), in 40 appends of 100.
+void append_4000_normal_records(Outbox& outbox, const Clock& clock) {
   for (int call = 0; call < 40; ++call) {
     std::vector<OutboxRecord> records;
     for (int i = 0; i < 100; ++i) {
       records.push_back(make_record(std::to_string(call) + "-" + std::to_string(i),
-                                    Priority::kNormal, 1000, env.clock->now_unix_ms()));
+                                    Priority::kNormal, 1000, clock.now_unix_ms()));
     }
-    append_ok(*outbox, std::move(records));
+    append_ok(outbox, std::move(records));
   }
+}
+
+TEST_CASE("outbox file shrinks after acknowledged records are vacuumed", "[agent][outbox]") {
+  Env env;
+  auto outbox = env.open();
+  append_4000_normal_records(*outbox, *env.clock);
   REQUIRE(outbox->maintain().ok());  // checkpoint: the data now lives in the database file
   const std::uint64_t full = outbox->stats().file_bytes;
   REQUIRE(full > 4'000'000);
@@ -488,14 +493,7 @@ TEST_CASE("outbox keeps free pages while a large backlog remains, then returns t
           "[agent][outbox]") {
   Env env;
   auto outbox = env.open();
-  for (int call = 0; call < 40; ++call) {
-    std::vector<OutboxRecord> records;
-    for (int i = 0; i < 100; ++i) {
-      records.push_back(make_record(std::to_string(call) + "-" + std::to_string(i),
-                                    Priority::kNormal, 1000, env.clock->now_unix_ms()));
-    }
-    append_ok(*outbox, std::move(records));
-  }
+  append_4000_normal_records(*outbox, *env.clock);
   REQUIRE(outbox->maintain().ok());
   const std::uint64_t full = outbox->stats().file_bytes;
   auto drain = [&](std::uint64_t keep_rows) {
