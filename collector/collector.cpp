@@ -33,10 +33,8 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
   options.limits.max_depth = cfg.max_depth;
   options.custom_identity_types = cfg.custom_identity_types;
   c->http_validator_ = std::make_unique<EventValidator>(c->registry_, options);
-  options.require_event_id = true;
-  options.require_received_at = true;
-  options.require_schema = true;
-  c->batch_validator_ = std::make_unique<EventValidator>(c->registry_, options);
+  c->batch_validator_ =
+      std::make_unique<EventValidator>(c->registry_, batch_validator_options(options));
 
   auto store = SqliteEventStore::open(cfg.store, c->clock_, c->metrics_);
   if (!store) {

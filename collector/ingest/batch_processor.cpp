@@ -153,4 +153,11 @@ ProcessedBatch BatchProcessor::process(std::string_view topic, std::string_view 
   return out;
 }
 
+EventValidatorOptions batch_validator_options(EventValidatorOptions base) {
+  base.require_event_id = true;
+  base.require_received_at = true;
+  base.require_schema = true;
+  return base;
+}
+
 }  // namespace aisle::collector

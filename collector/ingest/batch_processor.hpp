@@ -30,6 +30,10 @@ struct ProcessedBatch {
   std::vector<UnixMillis> occurred_at;
 };
 
+// What agent batches must carry on top of `base`: the edge has filled event_id, received_at and
+// schema, so a record without them is quarantined rather than completed at the collector.
+EventValidatorOptions batch_validator_options(EventValidatorOptions base = {});
+
 class BatchProcessor {
  public:
   BatchProcessor(const EventValidator& validator, wire::DecodeLimits limits)

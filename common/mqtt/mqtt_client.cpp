@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/http/http_server.hpp"
 #include "common/log.hpp"
 
 namespace aisle::mqtt {
@@ -21,14 +22,14 @@ const log::Logger kLog("mqtt");
 // CONNACK codes that mean "this broker does not speak the requested protocol version".
 bool is_protocol_refusal(int code) { return code == 1 || code == 132; }
 
+// The port of "ssl://host:port" (0 when malformed).
 int port_of(const std::string& uri) {
-  const auto colon = uri.rfind(':');
-  if (colon == std::string::npos) return 0;
-  try {
-    return std::stoi(uri.substr(colon + 1));
-  } catch (const std::exception&) {
-    return 0;
-  }
+  const auto scheme = uri.find("://");
+  std::string host;
+  int port = 0;
+  const std::string_view address =
+      std::string_view(uri).substr(scheme == std::string::npos ? 0 : scheme + 3);
+  return http::parse_listen_address(address, host, port) ? port : 0;
 }
 
 // Paho C 1.3.12 leaves Nagle's algorithm on for its socket and has no option to turn it off. A

@@ -119,11 +119,7 @@ TEST_CASE("a collector whose database stays locked past its commit retries loses
   // The ack timeout outlasts the lock (the commit stage gives a batch 5 attempts of up to 5 s
   // each), so the agent resends nothing while it is held: exactly one batch fails its commit
   // and is not acknowledged, the ones behind it commit once the lock is gone.
-  PipelineEnv env({.edit_agent = [](int, json& c) {
-    c["forwarder"]["ack_timeout"] = "30s";
-    c["forwarder"]["backoff_max"] = "2s";
-    c["shutdown_grace"] = "2s";
-  }});
+  PipelineEnv env({.edit_agent = fast_agent_timers("30s")});
   const EventFactory factory;
   UuidV7Generator ids;
   Producer producer(factory, ids,

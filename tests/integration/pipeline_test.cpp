@@ -45,6 +45,17 @@ std::uint64_t collector_counter(const PipelineEnv& env, const std::string& serie
   return static_cast<std::uint64_t>(metric_value(metrics.body, series).value_or(0));
 }
 
+// Gives the collector an (empty) extra schema directory, where a test adds a schema before a
+// SIGHUP, starts everything and returns the directory.
+std::string up_with_extra_schema_dir(PipelineEnv& env) {
+  const std::string extra = env.dir() + "/schemas-extra";
+  std::filesystem::create_directories(extra);
+  REQUIRE(edit_json_file(env.config_path("collector"),
+                         [&](json& c) { c["schemas"]["extra_dirs"] = json::array({extra}); }));
+  REQUIRE(env.up());
+  return extra;
+}
+
 }  // namespace
 
 TEST_CASE("one hundred thousand events posted to one agent reach the collector exactly once",
@@ -419,11 +430,7 @@ TEST_CASE(
 TEST_CASE("aislectl quarantine lists and shows entries and replays them after a schema reload",
           "[integration][pipeline][quarantine]") {
   PipelineEnv env({.start = false});
-  const std::string extra = env.dir() + "/schemas-extra";
-  std::filesystem::create_directories(extra);
-  REQUIRE(edit_json_file(env.config_path("collector"),
-                         [&](json& c) { c["schemas"]["extra_dirs"] = json::array({extra}); }));
-  REQUIRE(env.up());
+  const std::string extra = up_with_extra_schema_dir(env);
   UuidV7Generator ids;
   const std::string collector_log = env.log_path("collector");
 
@@ -543,11 +550,7 @@ TEST_CASE("aislectl quarantine lists and shows entries and replays them after a 
 TEST_CASE("replaying a quarantined event without an event_id twice stores it once",
           "[integration][pipeline][quarantine]") {
   PipelineEnv env({.start = false});
-  const std::string extra = env.dir() + "/schemas-extra";
-  std::filesystem::create_directories(extra);
-  REQUIRE(edit_json_file(env.config_path("collector"),
-                         [&](json& c) { c["schemas"]["extra_dirs"] = json::array({extra}); }));
-  REQUIRE(env.up());
+  const std::string extra = up_with_extra_schema_dir(env);
 
   // The producer left event_id out (the edge fills it in) and used a type not yet registered.
   const std::string raw = json{

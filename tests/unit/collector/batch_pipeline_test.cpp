@@ -18,14 +18,6 @@ using nlohmann::json;
 const std::string kTopic = "aisle/v1/acme/store-1/agent-1/events";
 constexpr std::uint32_t kWindow = 8;
 
-EventValidatorOptions batch_options() {
-  EventValidatorOptions o;
-  o.require_event_id = true;
-  o.require_received_at = true;
-  o.require_schema = true;
-  return o;
-}
-
 // Batch `seq` of one agent stream, `per_batch` product_view events with fresh ids.
 std::string batch_payload(std::uint64_t seq, int per_batch, UuidV7Generator& ids) {
   const json templ = json::parse(test::read_file(std::string(AISLE_SCHEMAS_SOURCE_DIR) +
@@ -59,7 +51,7 @@ TEST_CASE("several decode workers commit every batch once, ack every batch and c
   metrics::Registry registry;
   auto loaded = schema::Registry::load({AISLE_SCHEMAS_SOURCE_DIR});
   REQUIRE(loaded);
-  EventValidator validator(std::make_shared<schema::RegistryHolder>(*loaded), batch_options());
+  EventValidator validator(std::make_shared<schema::RegistryHolder>(*loaded), batch_validator_options());
   BatchProcessor processor(validator, {});
   SqliteEventStoreOptions store_options;
   store_options.path = dir.file("collector.db");

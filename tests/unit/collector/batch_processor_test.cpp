@@ -19,14 +19,6 @@ std::shared_ptr<schema::RegistryHolder> registry() {
   return std::make_shared<schema::RegistryHolder>(*loaded);
 }
 
-EventValidatorOptions batch_options() {
-  EventValidatorOptions o;
-  o.require_event_id = true;
-  o.require_received_at = true;
-  o.require_schema = true;
-  return o;
-}
-
 std::string event_text(const std::string& id, const std::string& store = "store-1",
                         const std::string& agent = "agent-1") {
   json e = json::parse(test::read_file(std::string(AISLE_SCHEMAS_SOURCE_DIR) +
@@ -53,7 +45,7 @@ wire::BatchHeader header(std::uint64_t first, std::uint64_t last, std::uint32_t 
 }  // namespace
 
 TEST_CASE("a valid batch becomes events to store and a receipt", "[collector][ingest]") {
-  EventValidator validator(registry(), batch_options());
+  EventValidator validator(registry(), batch_validator_options());
   BatchProcessor processor(validator, {});
   auto payload = wire::encode_batch(
       header(1, 2), {{1, 'e', event_text("0193a4b2-7c3e-7a51-9c1e-5b7e2f0d4a11")},
@@ -74,7 +66,7 @@ TEST_CASE("a valid batch becomes events to store and a receipt", "[collector][in
 
 TEST_CASE("invalid events and another store's events in a batch are quarantined one by one",
           "[collector][ingest]") {
-  EventValidator validator(registry(), batch_options());
+  EventValidator validator(registry(), batch_validator_options());
   BatchProcessor processor(validator, {});
   json no_sku = json::parse(event_text("0193a4b2-7c3e-7a51-9c1e-5b7e2f0d4a13"));
   no_sku["properties"].erase("sku");
@@ -103,7 +95,7 @@ TEST_CASE("invalid events and another store's events in a batch are quarantined 
 
 TEST_CASE("a batch that claims another store than its topic is rejected whole",
           "[collector][ingest]") {
-  EventValidator validator(registry(), batch_options());
+  EventValidator validator(registry(), batch_validator_options());
   BatchProcessor processor(validator, {});
   wire::BatchHeader h = header(1, 1);
   h.store_id = "store-2";
@@ -120,7 +112,7 @@ TEST_CASE("a batch that claims another store than its topic is rejected whole",
 
 TEST_CASE("undecodable payloads are quarantined whole; without a header nothing is acked",
           "[collector][ingest]") {
-  EventValidator validator(registry(), batch_options());
+  EventValidator validator(registry(), batch_validator_options());
   BatchProcessor processor(validator, {});
   const ProcessedBatch garbage = processor.process(kTopic, "\x28\xb5\x2f\xfd garbage", 1);
   CHECK(garbage.rejected_whole);
