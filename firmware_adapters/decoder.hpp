@@ -32,6 +32,9 @@ struct Frame {
   UnixMillis received_at = 0;  // transport clock when the frame arrived
   std::string origin;          // "tcp:10.0.0.5:4431", "udp:…", "serial:/dev/ttyUSB0", "file:…"
   std::uint64_t line = 0;      // 1-based line number within its stream or file; 0 when not lines
+  // The transport cut this frame at its size limit (max_line_bytes, a datagram larger than the
+  // buffer): the runner keeps it as an undecodable frame (reason "oversize") and never decodes it.
+  bool truncated = false;
 };
 
 // Why a frame produced no (or not all) events. The frame itself is kept by the caller.

@@ -24,6 +24,16 @@ namespace aisle::adapters {
 // Called on the transport's thread; must not block for long (the runner hands frames to ingest).
 using FrameSink = std::function<void(Frame&&)>;
 
+// What a transport has seen so far; read from any thread (values are snapshots).
+struct TransportStats {
+  std::uint64_t frames = 0;       // frames handed to the sink
+  std::uint64_t oversize = 0;     // frames delivered truncated (Frame::truncated)
+  std::uint64_t reconnects = 0;   // device reopened / broker reconnected after a loss
+  std::uint64_t connections = 0;  // accepted peer connections (tcp), 0 elsewhere
+  bool connected = false;         // listening / device open / file open / broker connected
+  std::string last_error;         // the last I/O problem, for /v1/status ("" when none)
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -31,6 +41,8 @@ class Transport {
   virtual void stop() = 0;
   // "tcp:127.0.0.1:7001", "serial:/dev/ttyUSB0@9600,8N1"… for logs and /v1/status.
   virtual std::string describe() const = 0;
+  // Thread-safe snapshot of the counters above.
+  virtual TransportStats stats() const = 0;
 };
 using TransportPtr = std::unique_ptr<Transport>;
 
