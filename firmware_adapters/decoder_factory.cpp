@@ -5,6 +5,8 @@
 #include "firmware_adapters/decoder.hpp"
 #include "firmware_adapters/ble/ble_gateway_decoder.hpp"
 #include "firmware_adapters/people_counter/people_counter_decoder.hpp"
+#include "firmware_adapters/pos/pos_csv_decoder.hpp"
+#include "firmware_adapters/pos/pos_jsonl_decoder.hpp"
 #include "firmware_adapters/rfid/rfid_shelf_decoder.hpp"
 #include "firmware_adapters/weight/weight_shelf_decoder.hpp"
 
@@ -29,6 +31,12 @@ Result<DecoderPtr> make_decoder(std::string_view type, const nlohmann::json& opt
                                 const DecoderContext& context) {
   if (type == "people_counter") {
     return build<PeopleCounterDecoder>(parse_people_counter_options(options), context);
+  }
+  if (type == "pos_jsonl") {
+    return build<PosJsonlDecoder>(parse_pos_jsonl_options(options), context);
+  }
+  if (type == "pos_csv") {
+    return build<PosCsvDecoder>(parse_pos_csv_options(options), context);
   }
   if (type == "ble_gateway") {
     return build<BleGatewayDecoder>(parse_ble_gateway_options(options), context);

@@ -1,0 +1,55 @@
+// The POS receipt both POS decoders (JSON lines, CSV) fill, and its conversion to `purchase`
+// events: signs become transaction types, the loyalty number is pseudonymized, and every value is
+// checked against what the purchase schema accepts before an event leaves.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "firmware_adapters/decoder.hpp"
+
+namespace aisle::adapters::pos {
+
+struct PosLine {
+  std::string sku;
+  std::string name;
+  std::string gtin;
+  std::int64_t quantity = 0;  // signed as the POS wrote it: negative = returned / voided
+  double unit_price = 0;
+  double discount = 0;
+};
+
+struct PosReceipt {
+  std::string order_id;
+  std::string original_order_id;
+  std::string transaction_type;  // "", "sale", "return", "refund" or "void" as the POS wrote it
+  std::string register_id;
+  std::string currency;
+  std::string loyalty;  // raw loyalty number; never leaves the decoder
+  std::string payment_method;
+  UnixMillis occurred_at = 0;
+  std::optional<double> total, tax, discount, subtotal;
+  std::vector<PosLine> lines;
+  std::size_t line_count = 0;  // lines in use (the vector is reused)
+
+  void clear();
+  PosLine& add_line();
+};
+
+struct PosEmitOptions {
+  std::string loyalty_key;        // HMAC-SHA256 key; without it loyalty numbers are dropped
+  std::string default_currency;   // when the receipt names none ("" = required)
+};
+
+// Appends one `purchase` (a pure sale, return or void) or two (a receipt mixing sold and returned
+// lines becomes a sale and a return "<order_id>-R"), or errors naming the field. `where` prefixes
+// messages ("line 12: " / "receipt R-1: ").
+void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
+                  const DecoderContext& context, const std::string& where, DecodeOutput& out);
+
+// HMAC-SHA256(key, loyalty number) as 64 lowercase hex digits: the `loyalty_id` identity.
+std::string pseudonymize_loyalty(const std::string& key, std::string_view loyalty);
+
+}  // namespace aisle::adapters::pos
