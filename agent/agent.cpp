@@ -10,7 +10,67 @@ namespace {
 
 const log::Logger kLog("agent");
 
+struct AdapterParts {
+  adapters::TransportPtr transport;
+  adapters::DecoderPtr decoder;
+};
+
+// Builds one adapter's transport and decoder; a config error names the adapter and the key.
+Result<AdapterParts> build_adapter(const AgentConfig& c, std::size_t i, const Clock& clock) {
+  const AdapterConfig& a = c.adapters[i];
+  const std::string where = "adapters[" + std::to_string(i) + "] (" + a.name + "): ";
+  auto transport = adapters::make_transport(a.transport, clock);
+  if (!transport) {
+    return make_error(ErrorCode::kInvalidArgument, where + transport.error().message);
+  }
+  nlohmann::json options = a.decoder;
+  const std::string type = options.value("type", "");
+  options.erase("type");
+  auto decoder = adapters::make_decoder(type, options, {c.store_id, a.device_id});
+  if (!decoder) return make_error(ErrorCode::kInvalidArgument, where + decoder.error().message);
+  return AdapterParts{std::move(*transport), std::move(*decoder)};
+}
+
+Status build_adapters(const AgentConfig& c, AdapterIngestSink& sink, const Clock& clock,
+                      metrics::Registry& metrics,
+                      std::vector<std::unique_ptr<adapters::AdapterRunner>>& out) {
+  for (std::size_t i = 0; i < c.adapters.size(); ++i) {
+    auto parts = build_adapter(c, i, clock);
+    if (!parts) return parts.error();
+    if (!c.adapters[i].enabled) {
+      kLog.info("adapter disabled in config", {{"adapter", c.adapters[i].name}});
+      continue;
+    }
+    out.push_back(std::make_unique<adapters::AdapterRunner>(
+        c.adapters[i].name, std::move(parts->transport), std::move(parts->decoder), sink, clock,
+        metrics));
+  }
+  return ok_status();
+}
+
+nlohmann::json adapter_status_json(const adapters::AdapterRunner& runner) {
+  const adapters::AdapterStatus s = runner.status();
+  nlohmann::json j = {{"name", s.name},
+                      {"transport", s.transport},
+                      {"state", s.state},
+                      {"frames", s.frames},
+                      {"decode_errors", s.decode_errors},
+                      {"events", s.events},
+                      {"events_lost", s.events_lost},
+                      {"reconnects", s.reconnects}};
+  if (!s.last_error.empty()) j["last_error"] = s.last_error;
+  return j;
+}
+
 }  // namespace
+
+Status check_adapters(const AgentConfig& config) {
+  for (std::size_t i = 0; i < config.adapters.size(); ++i) {
+    auto parts = build_adapter(config, i, *SystemClock::instance());
+    if (!parts) return parts.error();
+  }
+  return ok_status();
+}
 
 Agent::Agent(AgentConfig config, ClockPtr clock)
     : config_(std::move(config)), clock_(std::move(clock)) {}
@@ -61,12 +121,25 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   Forwarder* forwarder = agent->forwarder_.get();
   agent->outbox_->set_append_listener([forwarder] { forwarder->notify(); });
 
+  // Adapters are built (and their config checked) here, started in start().
+  agent->adapter_sink_ = std::make_unique<AdapterIngestSink>(*agent->ingest_);
+  if (auto status = build_adapters(c, *agent->adapter_sink_, *agent->clock_, agent->metrics_,
+                                   agent->adapters_);
+      !status) {
+    return status.error();
+  }
+
   agent->http_ = std::make_unique<http::HttpServer>(c.http, agent->metrics_, "agent");
   AgentApiContext api{*agent->ingest_, *agent->outbox_, agent->forwarder_.get(), agent->metrics_,
                       http::IngestEndpointLimits{c.max_events_per_request}, c.store_id,
                       c.agent_id};
   Agent* self = agent.get();
   api.accepting = [self] { return self->accepting_.load(); };
+  api.adapters = [self] {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& runner : self->adapters_) list.push_back(adapter_status_json(*runner));
+    return list;
+  };
   register_agent_api(*agent->http_, std::move(api));
   agent->metrics_.gauge("aisle_agent_info", "Build and identity of this agent",
                         {{"version", AISLE_VERSION}, {"store_id", c.store_id},
@@ -80,6 +153,13 @@ Status Agent::start() {
   if (auto status = http_->start(); !status) {
     return make_error(status.error().code, "HTTP API: " + status.error().message);
   }
+  // Ingest is ready (built in create()); adapters feed it from now on.
+  for (const auto& runner : adapters_) {
+    if (auto status = runner->start(); !status) {
+      return make_error(status.error().code,
+                        "adapter " + runner->name() + ": " + status.error().message);
+    }
+  }
   kLog.info("agent started", {{"store_id", config_.store_id},
                               {"agent_id", config_.agent_id},
                               {"http_port", http_->port()},
@@ -92,6 +172,8 @@ void Agent::stop() {
   stopped_ = true;
   accepting_ = false;
   kLog.info("stopping", {{"grace_ms", config_.shutdown_grace.count()}});
+  // Adapters first, while ingest and the outbox are open: every frame taken is committed.
+  for (const auto& runner : adapters_) runner->stop();
   // Stop answering first so no request is half-accepted, then drain the forwarder.
   if (http_) http_->stop();
   if (forwarder_) forwarder_->stop(config_.shutdown_grace);

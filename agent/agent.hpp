@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 
+#include "agent/adapter_ingest_sink.hpp"
 #include "agent/agent_config.hpp"
 #include "agent/forwarder/forwarder.hpp"
 #include "agent/forwarder/uplink.hpp"
@@ -15,8 +16,13 @@
 #include "common/http/http_server.hpp"
 #include "common/metrics.hpp"
 #include "common/schema/registry.hpp"
+#include "firmware_adapters/adapter_runner.hpp"
 
 namespace aisle::agent {
+
+// Builds (without starting) every configured adapter's transport and decoder, so that
+// --check-config finds what Agent::create() would refuse; the error names the adapter and key.
+Status check_adapters(const AgentConfig& config);
 
 class Agent {
  public:
@@ -26,10 +32,12 @@ class Agent {
                                                UplinkPtr uplink = nullptr);
   ~Agent();
 
-  // Starts the forwarder and the HTTP server.
+  // Starts the forwarder, the HTTP server and the firmware adapters (a transport that cannot
+  // start, e.g. a busy TCP port, fails the start naming the adapter).
   Status start();
-  // SIGTERM: refuse new input, let in-flight batches be acknowledged within the grace time,
-  // stop. Everything not acknowledged stays in the outbox.
+  // SIGTERM: stop the adapters first (every frame they took is decoded and committed), refuse
+  // new HTTP input, let in-flight batches be acknowledged within the grace time, stop.
+  // Everything not acknowledged stays in the outbox.
   void stop();
   // SIGHUP: reload schemas (the previous set stays active on failure).
   Status reload();
@@ -41,6 +49,10 @@ class Agent {
   Outbox& outbox() { return *outbox_; }
   Ingest& ingest() { return *ingest_; }
   const AgentConfig& config() const { return config_; }
+  // The enabled adapters, in config order.
+  const std::vector<std::unique_ptr<adapters::AdapterRunner>>& adapters() const {
+    return adapters_;
+  }
 
  private:
   explicit Agent(AgentConfig config, ClockPtr clock);
@@ -55,6 +67,8 @@ class Agent {
   UplinkPtr uplink_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<http::HttpServer> http_;
+  std::unique_ptr<AdapterIngestSink> adapter_sink_;
+  std::vector<std::unique_ptr<adapters::AdapterRunner>> adapters_;
   std::atomic<bool> accepting_{true};
   std::chrono::steady_clock::time_point next_maintenance_{};
   bool stopped_ = false;

@@ -122,6 +122,24 @@ Result<AgentConfig> from_json(const json& j, std::string_view origin) {
   c.forwarder.zstd_level = fwd.value("zstd_level", c.forwarder.zstd_level);
   c.mqtt.max_inflight = static_cast<int>(c.forwarder.window) * 2 + 16;
 
+  std::set<std::string, std::less<>> adapter_names;
+  const json& adapters_json = j.value("adapters", json::array());
+  for (std::size_t i = 0; i < adapters_json.size(); ++i) {
+    const json& a = adapters_json[i];
+    AdapterConfig adapter;
+    adapter.name = a.at("name").get<std::string>();
+    if (!adapter_names.insert(adapter.name).second) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        std::string(origin) + ": /adapters/" + std::to_string(i) + "/name: '" +
+                            adapter.name + "' is used by another adapter");
+    }
+    adapter.device_id = a.value("device_id", adapter.name);
+    adapter.enabled = a.value("enabled", true);
+    adapter.transport = a.at("transport");
+    adapter.decoder = a.at("decoder");
+    c.adapters.push_back(std::move(adapter));
+  }
+
   c.shutdown_grace = duration_at(j, "shutdown_grace", c.shutdown_grace);
   c.watchdog = j.value("watchdog", true);
   return c;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/outbox/outbox.hpp"
 #include "agent/outbox/sqlite_outbox.hpp"
 #include "common/http/http_server.hpp"
@@ -29,6 +31,17 @@ struct ForwarderOptions {
   std::chrono::milliseconds backoff_base{500};
   std::chrono::milliseconds backoff_max{60000};
   int zstd_level = 1;
+};
+
+// One firmware adapter (docs/adapters.md): a transport that takes frames from a device and a
+// decoder that turns them into events. `transport` and `decoder` are kept as JSON: their keys are
+// checked by make_transport() / make_decoder() when the agent is built.
+struct AdapterConfig {
+  std::string name;       // unique; in logs, metrics (adapter="...") and quarantine origins
+  std::string device_id;  // stamped into source.device_id; default: the name
+  bool enabled = true;
+  nlohmann::json transport = nlohmann::json::object();  // {"type": "tcp", ...}
+  nlohmann::json decoder = nlohmann::json::object();    // {"type": "people_counter", ...}
 };
 
 struct AgentConfig {
@@ -54,6 +67,8 @@ struct AgentConfig {
 
   mqtt::ClientOptions mqtt;
   ForwarderOptions forwarder;
+
+  std::vector<AdapterConfig> adapters;
 
   std::chrono::milliseconds shutdown_grace{10000};
   bool watchdog = true;

@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
     return aisle::kExitConfig;
   }
   if (check_only) {
+    if (auto status = aisle::agent::check_adapters(*config); !status) {
+      std::cerr << "aisle-agent: " << config_path << ": " << status.error().message << "\n";
+      return aisle::kExitConfig;
+    }
     std::cout << config_path << ": ok\n";
     return 0;
   }

@@ -72,6 +72,7 @@ void register_agent_api(http::HttpServer& server, AgentApiContext context) {
       if (!fs.last_error.empty()) forwarder["last_error"] = fs.last_error;
       body["forwarder"] = std::move(forwarder);
     }
+    if (ctx->adapters) body["adapters"] = ctx->adapters();
     return http::Response::json(200, body.dump(2) + "\n");
   });
 }

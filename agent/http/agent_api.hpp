@@ -7,6 +7,8 @@
 
 #include <functional>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/forwarder/forwarder.hpp"
 #include "agent/ingest/ingest.hpp"
 #include "agent/outbox/outbox.hpp"
@@ -26,6 +28,8 @@ struct AgentApiContext {
   std::string agent_id;
   // False while shutting down: ingest answers 503 so producers retry elsewhere/later.
   std::function<bool()> accepting = [] { return true; };
+  // The firmware adapters' state and counters for /v1/status (a JSON array); null: none.
+  std::function<nlohmann::json()> adapters = nullptr;
 };
 
 void register_agent_api(http::HttpServer& server, AgentApiContext context);
