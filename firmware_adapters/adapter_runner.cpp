@@ -97,6 +97,7 @@ void AdapterRunner::push(Frame&& frame) {
   std::unique_lock lock(mutex_);
   space_ready_.wait(lock, [this] { return queue_.size() < options_.queue_max_frames || worker_done_; });
   queue_.push_back(std::move(frame));
+  queue_frames_.set(static_cast<double>(queue_.size()));
   const bool first = queue_.size() == 1;
   lock.unlock();
   if (first) frames_ready_.notify_one();
