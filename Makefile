@@ -11,7 +11,7 @@ SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian 12 packages: toolchain, libraries, and the real Mosquitto the tests start.
 DEB_PACKAGES := build-essential cmake pkg-config clang-14 libclang-rt-14-dev \
 	nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev curl \
-	libpaho-mqtt-dev libpaho-mqttpp-dev libcpp-httplib-dev catch2 libzstd-dev \
+	libpaho-mqtt-dev libpaho-mqttpp-dev libcpp-httplib-dev catch2 libzstd-dev libsimdjson-dev \
 	mosquitto mosquitto-clients ca-certificates
 
 .PHONY: all deps build fuzz-build test unit integration fault demo bench clean format

@@ -1,9 +1,7 @@
 #include "common/event_json.hpp"
 
-#include <algorithm>
-
+#include "common/event_decode.hpp"
 #include "common/time_format.hpp"
-#include "common/uuid.hpp"
 
 namespace aisle {
 namespace {
@@ -11,179 +9,22 @@ namespace {
 using nlohmann::json;
 using schema::ValidationError;
 
-constexpr std::size_t kMaxIdentityValueBytes = 256;
-constexpr std::size_t kMaxContextFieldBytes = 512;
-
-class ErrorSink {
- public:
-  explicit ErrorSink(std::vector<ValidationError>& errors) : errors_(errors) {}
-  void add(std::string path, const char* keyword, std::string message) {
-    errors_.push_back(ValidationError{std::move(path), keyword, "", std::move(message)});
-    failed_ = true;
+// The envelope decoder's view of a nlohmann tree; `properties` is moved out of it.
+struct JsonAccess {
+  using Value = json;
+  using PropertiesSlot = json;
+  static bool is_object(const json& value) { return value.is_object(); }
+  static bool is_string(const json& value) { return value.is_string(); }
+  static std::string_view string(const json& value) {
+    return *value.get_ptr<const json::string_t*>();
   }
-  bool failed() const { return failed_; }
-
- private:
-  std::vector<ValidationError>& errors_;
-  bool failed_ = false;
+  static const char* type_name(const json& value) { return value.type_name(); }
+  template <class F>
+  static void for_each_member(json& value, F&& f) {
+    for (auto& [key, member] : value.get_ref<json::object_t&>()) f(std::string_view(key), member);
+  }
+  static void take_properties(json& value, json& slot) { slot = std::move(value); }
 };
-
-bool is_lower_hex64(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
-bool is_type_name(std::string_view s) {
-  if (s.empty() || s.size() > 64 || s[0] < 'a' || s[0] > 'z') return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
-const std::string* as_string(const json& value, const std::string& path, ErrorSink& sink) {
-  if (!value.is_string()) {
-    sink.add(path, "type", std::string("must be a string but is ") + value.type_name());
-    return nullptr;
-  }
-  return value.get_ptr<const std::string*>();
-}
-
-std::optional<UnixMillis> as_timestamp(const json& value, const std::string& path,
-                                       ErrorSink& sink) {
-  const std::string* text = as_string(value, path, sink);
-  if (!text) return std::nullopt;
-  auto ms = parse_rfc3339(*text);
-  if (!ms) {
-    sink.add(path, "format",
-             "must be an RFC 3339 date-time like 2026-11-28T13:11:25.123Z but is '" +
-                 text->substr(0, 64) + "'");
-  }
-  return ms;
-}
-
-void decode_source(const json& j, EventSource& source, ErrorSink& sink) {
-  if (!j.is_object()) {
-    sink.add("/source", "type", std::string("must be an object but is ") + j.type_name());
-    return;
-  }
-  bool has_store = false, has_channel = false;
-  for (const auto& [key, value] : j.items()) {
-    const std::string path = "/source/" + key;
-    if (key == "store_id" || key == "device_id" || key == "agent_id") {
-      const std::string* text = as_string(value, path, sink);
-      if (!text) continue;
-      if (!is_valid_entity_id(*text)) {
-        sink.add(path, "pattern", "must be 1-64 characters of [A-Za-z0-9._:-]");
-        continue;
-      }
-      if (key == "store_id") {
-        source.store_id = *text;
-        has_store = true;
-      } else if (key == "device_id") {
-        source.device_id = *text;
-      } else {
-        source.agent_id = *text;
-      }
-    } else if (key == "channel") {
-      const std::string* text = as_string(value, path, sink);
-      if (!text) continue;
-      if (auto channel = parse_channel(*text)) {
-        source.channel = *channel;
-        has_channel = true;
-      } else {
-        sink.add(path, "enum", "must be one of web, mobile, kiosk, pos, sensor but is '" +
-                                   text->substr(0, 32) + "'");
-      }
-    } else {
-      sink.add(path, "additionalProperties", "unknown field '" + key + "' in source");
-    }
-  }
-  if (!has_store) sink.add("/source", "required", "missing property 'store_id'");
-  if (!has_channel) sink.add("/source", "required", "missing property 'channel'");
-}
-
-void decode_identities(const json& j, std::map<std::string, std::string>& identities,
-                       ErrorSink& sink, const EventDecodeOptions& options) {
-  if (!j.is_object()) {
-    sink.add("/identities", "type", std::string("must be an object but is ") + j.type_name());
-    return;
-  }
-  for (const auto& [key, value] : j.items()) {
-    const std::string path = "/identities/" + key;
-    const bool known = is_standard_identity_type(key) ||
-                       (options.custom_identity_types &&
-                        options.custom_identity_types->count(key) > 0);
-    if (!known) {
-      sink.add(path, "propertyNames",
-               "unknown identity type '" + key +
-                   "' (standard: anonymous_id, user_id, loyalty_id, email_sha256, "
-                   "phone_sha256, device_id, session_id; others must be configured)");
-      continue;
-    }
-    const std::string* text = as_string(value, path, sink);
-    if (!text) continue;
-    if (text->empty() || text->size() > kMaxIdentityValueBytes) {
-      sink.add(path, "maxLength", "must be 1-256 bytes");
-      continue;
-    }
-    if ((key == "email_sha256" || key == "phone_sha256") && !is_lower_hex64(*text)) {
-      sink.add(path, "pattern", "must be 64 lowercase hex digits (a SHA-256 digest)");
-      continue;
-    }
-    identities.emplace(key, *text);
-  }
-}
-
-void decode_consent(const json& j, ConsentFlags& consent, ErrorSink& sink) {
-  if (!j.is_object()) {
-    sink.add("/consent", "type", std::string("must be an object but is ") + j.type_name());
-    return;
-  }
-  for (const auto& [key, value] : j.items()) {
-    const std::string path = "/consent/" + key;
-    ConsentState* target = key == "analytics"         ? &consent.analytics
-                           : key == "personalization" ? &consent.personalization
-                           : key == "marketing"       ? &consent.marketing
-                                                      : nullptr;
-    if (!target) {
-      sink.add(path, "additionalProperties",
-               "unknown consent purpose '" + key +
-                   "' (purposes: analytics, personalization, marketing)");
-      continue;
-    }
-    const std::string* text = as_string(value, path, sink);
-    if (!text) continue;
-    if (auto state = parse_consent_state(*text)) {
-      *target = *state;
-    } else {
-      sink.add(path, "enum", "must be granted, denied or unknown");
-    }
-  }
-}
-
-void decode_context(const json& j, EventContext& context, ErrorSink& sink) {
-  if (!j.is_object()) {
-    sink.add("/context", "type", std::string("must be an object but is ") + j.type_name());
-    return;
-  }
-  for (const auto& [key, value] : j.items()) {
-    const std::string path = "/context/" + key;
-    std::string* target = key == "ip" ? &context.ip : key == "user_agent" ? &context.user_agent
-                                                                           : nullptr;
-    if (!target) {
-      sink.add(path, "additionalProperties", "unknown field '" + key + "' in context");
-      continue;
-    }
-    const std::string* text = as_string(value, path, sink);
-    if (!text) continue;
-    if (text->size() > kMaxContextFieldBytes) {
-      sink.add(path, "maxLength", "must be at most 512 bytes");
-      continue;
-    }
-    *target = *text;
-  }
-}
 
 }  // namespace
 
@@ -197,89 +38,8 @@ bool is_valid_entity_id(std::string_view id) {
 
 bool decode_event(json&& j, Event& out, std::vector<ValidationError>& errors,
                   const EventDecodeOptions& options) {
-  ErrorSink sink(errors);
-  if (!j.is_object()) {
-    sink.add("", "type", std::string("an event must be a JSON object but is ") + j.type_name());
-    return false;
-  }
-  bool has_type = false, has_occurred = false, has_source = false;
-  for (auto& [key, value] : j.items()) {
-    const std::string path = "/" + key;
-    if (key == "event_id") {
-      if (const std::string* text = as_string(value, path, sink)) {
-        if (auto uuid = Uuid::parse(*text)) {
-          out.event_id = uuid->to_string();
-        } else {
-          sink.add(path, "format", "must be a UUID (8-4-4-4-12 hex digits)");
-        }
-      }
-    } else if (key == "type") {
-      if (const std::string* text = as_string(value, path, sink)) {
-        if (is_type_name(*text)) {
-          out.type = *text;
-          has_type = true;
-        } else {
-          sink.add(path, "pattern", "must match ^[a-z][a-z0-9_]{0,63}$");
-        }
-      }
-    } else if (key == "schema") {
-      if (const std::string* text = as_string(value, path, sink)) {
-        if (parse_schema_uri(*text)) {
-          out.schema = *text;
-        } else {
-          sink.add(path, "format",
-                   "must be a schema URI like aisle/purchase/jsonschema/1-0-0 but is '" +
-                       text->substr(0, 80) + "'");
-        }
-      }
-    } else if (key == "occurred_at") {
-      if (auto ms = as_timestamp(value, path, sink)) {
-        out.occurred_at = *ms;
-        has_occurred = true;
-      }
-    } else if (key == "received_at") {
-      if (auto ms = as_timestamp(value, path, sink)) out.received_at = *ms;
-    } else if (key == "source") {
-      has_source = true;
-      decode_source(value, out.source, sink);
-    } else if (key == "identities") {
-      decode_identities(value, out.identities, sink, options);
-    } else if (key == "consent") {
-      decode_consent(value, out.consent.emplace(), sink);
-    } else if (key == "context") {
-      decode_context(value, out.context.emplace(), sink);
-    } else if (key == "properties") {
-      if (value.is_object()) {
-        out.properties = std::move(value);
-      } else {
-        sink.add(path, "type", std::string("must be an object but is ") + value.type_name());
-      }
-    } else {
-      sink.add(path, "additionalProperties",
-               "unknown top-level field '" + key +
-                   "' (custom data belongs in 'properties', described by the event's schema)");
-    }
-  }
-  if (!has_type) sink.add("", "required", "missing property 'type'");
-  if (!has_occurred) sink.add("", "required", "missing property 'occurred_at'");
-  if (!has_source) sink.add("", "required", "missing property 'source'");
-  if (options.require_event_id && out.event_id.empty()) {
-    sink.add("", "required", "missing property 'event_id'");
-  }
-  if (options.require_schema && out.schema.empty()) {
-    sink.add("", "required", "missing property 'schema'");
-  }
-  if (options.require_received_at && !out.received_at) {
-    sink.add("", "required", "missing property 'received_at'");
-  }
-  if (has_type && !out.schema.empty()) {
-    if (auto key = parse_schema_uri(out.schema); key && key->name != out.type) {
-      sink.add("/schema", "const",
-               "schema '" + out.schema + "' describes '" + key->name + "', not type '" +
-                   out.type + "'");
-    }
-  }
-  return !sink.failed();
+  detail::EnvelopeDecoder<JsonAccess> decoder(errors, options);
+  return decoder.decode(j, out, out.properties);
 }
 
 json to_json(const Event& event) {
@@ -347,11 +107,16 @@ void append_field(std::string& out, const char* key, std::string_view value, boo
 }  // namespace
 
 std::string to_json_text(const Event& event) {
+  return to_json_text(event, event.properties.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+std::string to_json_text(const Event& event, std::string_view properties_json) {
   // Written directly rather than through to_json(): the ingest hot path would otherwise
   // deep-copy `properties` into a temporary json object for every event. Same output as
-  // to_json(event).dump() (keys in the same order as nlohmann's sorted objects).
+  // to_json(event).dump() (keys in the same order as nlohmann's sorted objects) when
+  // `properties_json` is event.properties.dump().
   std::string out;
-  out.reserve(256);
+  out.reserve(256 + properties_json.size());
   out += '{';
   bool first = true;
   if (event.consent) {
@@ -391,7 +156,7 @@ std::string to_json_text(const Event& event) {
   out += "\"occurred_at\":\"";
   append_rfc3339_ms(out, event.occurred_at);
   out += "\",\"properties\":";
-  out += event.properties.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += properties_json;
   if (event.received_at) {
     out += ",\"received_at\":\"";
     append_rfc3339_ms(out, *event.received_at);

@@ -32,6 +32,9 @@ bool decode_event(nlohmann::json&& json, Event& out,
 nlohmann::json to_json(const Event& event);
 // Compact JSON text of the event (what the outbox stores and batches carry).
 std::string to_json_text(const Event& event);
+// The same with `properties` given as compact JSON text (EventValidator::check_record), which
+// replaces event.properties.
+std::string to_json_text(const Event& event, std::string_view properties_json);
 
 // Valid store_id / agent_id / device_id: 1..64 of [A-Za-z0-9._:-] (they appear in MQTT topics,
 // so '/', '+', '#' and spaces are excluded).

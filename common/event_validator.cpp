@@ -27,25 +27,31 @@ bool EventValidator::check_json(nlohmann::json&& json, Event& out,
   return check_properties(out, errors);
 }
 
-bool EventValidator::check_properties(Event& event,
-                                      std::vector<schema::ValidationError>& errors) const {
-  const auto registry = registry_->current();
-  const schema::LoadedSchema* schema = nullptr;
+const schema::LoadedSchema* EventValidator::schema_for(
+    const schema::Registry& registry, Event& event,
+    std::vector<schema::ValidationError>& errors) const {
   if (event.schema.empty()) {
-    schema = registry->latest_for_type(event.type);
+    const schema::LoadedSchema* schema = registry.latest_for_type(event.type);
     if (!schema) {
       errors.push_back({"/type", "schema", "",
                         "no schema is registered for event type '" + event.type + "'"});
-      return false;
+      return nullptr;
     }
     event.schema = schema->uri;
-  } else {
-    schema = registry->find(event.schema);
-    if (!schema) {
-      errors.push_back({"/schema", "schema", "", "schema '" + event.schema + "' is not registered"});
-      return false;
-    }
+    return schema;
   }
+  const schema::LoadedSchema* schema = registry.find(event.schema);
+  if (!schema) {
+    errors.push_back({"/schema", "schema", "", "schema '" + event.schema + "' is not registered"});
+  }
+  return schema;
+}
+
+bool EventValidator::check_properties(Event& event,
+                                      std::vector<schema::ValidationError>& errors) const {
+  const auto registry = registry_->current();
+  const schema::LoadedSchema* schema = schema_for(*registry, event, errors);
+  if (!schema) return false;
   if (schema->compiled->validate(event.properties, nullptr)) return true;
   // Slow path only for invalid events: collect every error with full paths.
   std::vector<schema::ValidationError> property_errors;

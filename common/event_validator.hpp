@@ -44,10 +44,26 @@ class EventValidator {
   // Validates an already-decoded event's properties against its schema (filling `schema`).
   bool check_properties(Event& event, std::vector<schema::ValidationError>& errors) const;
 
+  // The ingest hot path (agent HTTP and the collector's batches): check_text's answer and
+  // errors, without building a nlohmann tree. On success `out.properties` is left empty and, when
+  // `properties_json` is not null, the properties come back as compact JSON text (member order as
+  // sent) for to_json_text(out, *properties_json). Parses with simdjson; whatever it cannot
+  // decide (an invalid event, a limit, a number simdjson refuses, a schema keyword it leaves
+  // undecided) goes through check_text, which is authoritative.
+  bool check_record(std::string_view raw, Event& out, std::string* properties_json,
+                    std::vector<schema::ValidationError>& errors) const;
+
   const EventValidatorOptions& options() const { return options_; }
   std::shared_ptr<schema::RegistryHolder> registry() const { return registry_; }
 
  private:
+  // The schema an event names (or the latest for its type, filling event.schema); nullptr with
+  // an error when there is none.
+  const schema::LoadedSchema* schema_for(const schema::Registry& registry, Event& event,
+                                         std::vector<schema::ValidationError>& errors) const;
+  // check_record's answer from simdjson; false means "not decided here".
+  bool check_record_fast(std::string_view raw, Event& out, std::string* properties_json) const;
+
   std::shared_ptr<schema::RegistryHolder> registry_;
   EventValidatorOptions options_;
   EventDecodeOptions decode_options_;

@@ -95,12 +95,14 @@ IngestReport IngestService::ingest_records(const std::vector<RawRecord>& records
   std::vector<OutboxRecord> quarantined;
   for (std::size_t i = 0; i < records.size(); ++i) {
     Event event;
+    std::string properties;
     std::vector<schema::ValidationError> errors;
-    if (validator_.check_text(records[i].text, event, errors) && stamp(event, errors)) {
+    if (validator_.check_record(records[i].text, event, &properties, errors) &&
+        stamp(event, errors)) {
       OutboxRecord record;
       record.priority = priority_of(event.type);
       record.received_at = *event.received_at;
-      record.payload = to_json_text(event);
+      record.payload = to_json_text(event, properties);
       record.event_id = std::move(event.event_id);
       outbox_records.push_back(std::move(record));
       indexes.push_back(i);

@@ -121,7 +121,7 @@ ProcessedBatch BatchProcessor::process(std::string_view topic, std::string_view 
     }
     Event event;
     std::vector<schema::ValidationError> errors;
-    bool valid = validator_.check_text(record.json, event, errors);
+    bool valid = validator_.check_record(record.json, event, nullptr, errors);
     if (valid && (event.source.store_id != header->store_id ||
                   event.source.agent_id != header->agent_id)) {
       errors.push_back({"/source", "const", "",

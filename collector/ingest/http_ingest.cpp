@@ -62,9 +62,11 @@ IngestReport HttpIngest::ingest(const std::vector<RawRecord>& records, const Api
   const UnixMillis now = clock_->now_unix_ms();
   for (std::size_t i = 0; i < records.size(); ++i) {
     Event event;
+    std::string properties;
     std::vector<schema::ValidationError> errors;
-    if (validator_.check_text(records[i].text, event, errors) && accept(event, key, errors)) {
-      std::string payload = to_json_text(event);
+    if (validator_.check_record(records[i].text, event, &properties, errors) &&
+        accept(event, key, errors)) {
+      std::string payload = to_json_text(event, properties);
       request.events.push_back(to_stored_event(event, std::move(payload), now));
       indexes.push_back(i);
       continue;

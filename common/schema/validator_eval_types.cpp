@@ -103,7 +103,7 @@ bool number_passes(const Node& node, const Json& value) {
          (!node.multiple_of || is_multiple_of(value, node.multiple_of.value));
 }
 
-bool string_passes_slow(const Node& node, const std::string& value) {
+bool string_passes_slow(const Node& node, std::string_view value) {
   const std::size_t bytes = value.size();
   if (bytes / 4 < node.min_length || bytes > node.max_length) {
     const std::size_t length = unicode::count_code_points(value);

@@ -317,8 +317,8 @@ bool find_duplicate(const Json::array_t& array, std::size_t& first, std::size_t&
 
 // The string assertions (minLength, maxLength, pattern, format) of a node, without messages;
 // the byte-length shortcut inline, the rest out of line.
-bool string_passes_slow(const Node& node, const std::string& value);
-inline bool string_passes(const Node& node, const std::string& value) {
+bool string_passes_slow(const Node& node, std::string_view value);
+inline bool string_passes(const Node& node, std::string_view value) {
   const std::size_t bytes = value.size();
   // A code point takes 1 to 4 bytes: the byte length often decides minLength / maxLength.
   const bool length_known = bytes / 4 >= node.min_length && bytes <= node.max_length;

@@ -1,7 +1,8 @@
 // libFuzzer target: the ingest parsers an HTTP body goes through — body framing
 // (split_records, both formats), bounded JSON parsing, the strict envelope decoder and schema
 // validation against the real registry (EventValidator), RFC 3339 and UUID parsing, and the
-// canonical serializer of whatever was accepted (which must parse back to an equal event).
+// canonical serializer of whatever was accepted (which must parse back to an equal event), and
+// the simdjson hot path (check_record), which must agree with check_text on everything.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -42,7 +43,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       aisle::Event event;
       std::vector<aisle::schema::ValidationError> errors;
-      if (validator().check_text(record.text, event, errors)) {
+      const bool accepted = validator().check_text(record.text, event, errors);
+      // The simdjson hot path gives the same answer, event and errors as check_text.
+      aisle::Event fast;
+      std::string fast_properties;
+      std::vector<aisle::schema::ValidationError> fast_errors;
+      if (validator().check_record(record.text, fast, &fast_properties, fast_errors) != accepted) {
+        std::abort();
+      }
+      if (accepted) {
+        fast.properties = nlohmann::json::parse(fast_properties);
+        if (!(fast == event)) std::abort();
+      } else if (fast_errors.size() != errors.size()) {
+        std::abort();
+      }
+      if (accepted) {
         // Accepted events serialize to canonical JSON that decodes to the same event.
         aisle::Event again;
         std::vector<aisle::schema::ValidationError> again_errors;
