@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -88,6 +89,14 @@ std::string line_prefix(const Frame& frame);
 // The canonical event skeleton: type, schema 1-0-0, occurred_at and source.
 Event make_event(std::string_view type, Channel channel, const DecoderContext& context,
                  UnixMillis occurred_at);
+
+// Adds a member to a JSON object without a search: callers add keys in ascending order, so the
+// end is always the right place (hot paths build event properties with this).
+template <typename V>
+void put_sorted(nlohmann::json& object, const char* key, V&& value) {
+  auto& members = object.get_ref<nlohmann::json::object_t&>();
+  members.emplace_hint(members.end(), key, std::forward<V>(value));
+}
 
 DecodeError make_error(const Frame& frame, std::string_view reason, std::string_view message);
 

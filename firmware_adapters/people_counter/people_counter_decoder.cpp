@@ -282,11 +282,11 @@ void PeopleCounterDecoder::emit(const Frame& frame, const Report& report, Decode
 
   Event event = detail::make_event("footfall", Channel::kSensor, context_, *occurred_at);
   nlohmann::json& p = event.properties;
-  p["door_id"] = report.door;
-  p["in"] = *in;
-  p["out"] = *outs;
-  p["occupancy"] = occupancy_;
-  p["interval_seconds"] = interval;
+  detail::put_sorted(p, "door_id", report.door);
+  detail::put_sorted(p, "in", *in);
+  detail::put_sorted(p, "interval_seconds", interval);
+  detail::put_sorted(p, "occupancy", occupancy_);
+  detail::put_sorted(p, "out", *outs);
   out.events.push_back(std::move(event));
 }
 

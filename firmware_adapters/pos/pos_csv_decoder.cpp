@@ -54,6 +54,9 @@ Result<PosCsvOptions> parse_pos_csv_options(const nlohmann::json& j) {
 
 PosCsvDecoder::PosCsvDecoder(PosCsvOptions options, DecoderContext context)
     : options_(std::move(options)), context_(std::move(context)) {
+  if (!options_.emit.loyalty_key.empty()) {
+    pseudonymizer_ = std::make_unique<pos::LoyaltyPseudonymizer>(options_.emit.loyalty_key);
+  }
   index_.fill(-1);
   if (!options_.header.empty()) (void)take_header(options_.header);
 }
@@ -149,7 +152,7 @@ void PosCsvDecoder::flush(DecodeOutput& out) {
     out.errors.push_back(DecodeError{"dropped", where + "dropped because of a bad row"});
     return;
   }
-  pos::emit_receipt(receipt_, options_.emit, context_, where, out);
+  pos::emit_receipt(receipt_, options_.emit, pseudonymizer_.get(), context_, where, out);
 }
 
 void PosCsvDecoder::tick(UnixMillis now, DecodeOutput& out) {

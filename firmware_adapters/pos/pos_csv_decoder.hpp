@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include "firmware_adapters/decoder.hpp"
 #include "firmware_adapters/decoder_support.hpp"
 #include "firmware_adapters/pos/pos_receipt.hpp"
@@ -59,6 +61,7 @@ class PosCsvDecoder final : public Decoder {
 
   PosCsvOptions options_;
   DecoderContext context_;
+  std::unique_ptr<pos::LoyaltyPseudonymizer> pseudonymizer_;  // null without loyalty_key
   std::string header_text_;
   std::array<int, static_cast<std::size_t>(PosColumn::kCount)> index_{};
   std::vector<std::string_view> fields_;

@@ -34,7 +34,11 @@ Result<PosJsonlOptions> parse_pos_jsonl_options(const json& j) {
 }
 
 PosJsonlDecoder::PosJsonlDecoder(PosJsonlOptions options, DecoderContext context)
-    : options_(std::move(options)), context_(std::move(context)) {}
+    : options_(std::move(options)), context_(std::move(context)) {
+  if (!options_.emit.loyalty_key.empty()) {
+    pseudonymizer_ = std::make_unique<pos::LoyaltyPseudonymizer>(options_.emit.loyalty_key);
+  }
+}
 
 namespace {
 
@@ -152,7 +156,7 @@ void PosJsonlDecoder::decode(const Frame& frame, DecodeOutput& out) {
   }
   std::string receipt_where = where;
   if (!r.order_id.empty()) receipt_where += "receipt " + excerpt(r.order_id) + ": ";
-  pos::emit_receipt(r, options_.emit, context_, receipt_where, out);
+  pos::emit_receipt(r, options_.emit, pseudonymizer_.get(), context_, receipt_where, out);
 }
 
 }  // namespace aisle::adapters

@@ -10,6 +10,8 @@
 // Unknown fields are ignored (POS exports carry many we do not use).
 #pragma once
 
+#include <memory>
+
 #include "firmware_adapters/decoder.hpp"
 #include "firmware_adapters/decoder_support.hpp"
 #include "firmware_adapters/pos/pos_receipt.hpp"
@@ -32,6 +34,7 @@ class PosJsonlDecoder final : public Decoder {
  private:
   PosJsonlOptions options_;
   DecoderContext context_;
+  std::unique_ptr<pos::LoyaltyPseudonymizer> pseudonymizer_;  // null without loyalty_key
   pos::PosReceipt receipt_;
 };
 

@@ -4,7 +4,6 @@
 #include <cctype>
 #include <cmath>
 
-#include "common/crypto.hpp"
 #include "firmware_adapters/decoder_support.hpp"
 #include "firmware_adapters/pos/currency_codes.hpp"
 
@@ -40,10 +39,6 @@ PosLine& PosReceipt::add_line() {
   return line;
 }
 
-std::string pseudonymize_loyalty(const std::string& key, std::string_view loyalty) {
-  return crypto::hmac_sha256_hex(key, loyalty);
-}
-
 namespace {
 
 constexpr std::array<std::string_view, 11> kPaymentMethods = {
@@ -54,19 +49,21 @@ bool valid_money(double value) { return std::isfinite(value) && std::fabs(value)
 
 nlohmann::json line_json(const PosLine& line) {
   nlohmann::json item = nlohmann::json::object();
-  item["sku"] = line.sku;
-  if (!line.gtin.empty()) item["gtin"] = std::string(14 - line.gtin.size(), '0') + line.gtin;
-  if (!line.name.empty()) item["name"] = line.name;
-  item["quantity"] = std::llabs(line.quantity);
-  item["unit_price"] = std::fabs(line.unit_price);
-  if (line.discount != 0) item["discount"] = std::fabs(line.discount);
+  if (line.discount != 0) detail::put_sorted(item, "discount", std::fabs(line.discount));
+  if (!line.gtin.empty()) {
+    detail::put_sorted(item, "gtin", std::string(14 - line.gtin.size(), '0') + line.gtin);
+  }
+  if (!line.name.empty()) detail::put_sorted(item, "name", line.name);
+  detail::put_sorted(item, "quantity", std::llabs(line.quantity));
+  detail::put_sorted(item, "sku", line.sku);
+  detail::put_sorted(item, "unit_price", std::fabs(line.unit_price));
   return item;
 }
 
 }  // namespace
 
 void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
-                  const DecoderContext& context, const std::string& where, DecodeOutput& out) {
+                  LoyaltyPseudonymizer* pseudonymizer, const DecoderContext& context, const std::string& where, DecodeOutput& out) {
   auto fail = [&](std::string_view reason, const std::string& message) {
     out.errors.push_back(DecodeError{std::string(reason), where + message});
   };
@@ -139,8 +136,9 @@ void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
   }
 
   std::string loyalty_id;
-  if (!receipt.loyalty.empty() && !options.loyalty_key.empty()) {
-    loyalty_id = pseudonymize_loyalty(options.loyalty_key, receipt.loyalty);
+  if (!receipt.loyalty.empty() && pseudonymizer != nullptr &&
+      !pseudonymizer->pseudonymize(receipt.loyalty, loyalty_id)) {
+    loyalty_id.clear();  // never the raw number
   }
   // One event per direction. A pure receipt keeps the receipt's totals; a mixed one gets the sum
   // of its lines per direction (the receipt's own totals are net and fit neither part).

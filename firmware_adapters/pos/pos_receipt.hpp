@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "firmware_adapters/decoder.hpp"
+#include "firmware_adapters/pos/loyalty_pseudonymizer.hpp"
 
 namespace aisle::adapters::pos {
 
@@ -45,11 +46,8 @@ struct PosEmitOptions {
 
 // Appends one `purchase` (a pure sale, return or void) or two (a receipt mixing sold and returned
 // lines becomes a sale and a return "<order_id>-R"), or errors naming the field. `where` prefixes
-// messages ("line 12: " / "receipt R-1: ").
+// messages ("line 12: " / "receipt R-1: "). `pseudonymizer` null: loyalty numbers are dropped.
 void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
-                  const DecoderContext& context, const std::string& where, DecodeOutput& out);
-
-// HMAC-SHA256(key, loyalty number) as 64 lowercase hex digits: the `loyalty_id` identity.
-std::string pseudonymize_loyalty(const std::string& key, std::string_view loyalty);
+                  LoyaltyPseudonymizer* pseudonymizer, const DecoderContext& context, const std::string& where, DecodeOutput& out);
 
 }  // namespace aisle::adapters::pos
