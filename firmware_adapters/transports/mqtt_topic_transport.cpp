@@ -91,7 +91,7 @@ void MqttTopicTransport::run() {
       changed_.wait(lock, [this] { return stopping_ || lost_; });
       if (stopping_) {
         lock.unlock();
-        client->disconnect(std::chrono::milliseconds(500));
+        client->disconnect(std::chrono::milliseconds(100));
         break;
       }
     } else {
