@@ -14,8 +14,7 @@ adapters::DeliveryReport AdapterIngestSink::deliver(const std::string& adapter,
   return out;
 }
 
-Status AdapterIngestSink::keep_undecodable(const std::string& adapter,
-                                           const adapters::Frame& frame,
+Status AdapterIngestSink::keep_undecodable(const std::string& adapter, const adapters::Frame& frame,
                                            const std::vector<adapters::DecodeError>& errors) {
   // Where the frame came from travels in every message: the raw bytes alone do not say.
   std::string where = frame.origin;

@@ -41,7 +41,9 @@ AdapterRunner::AdapterRunner(std::string name, TransportPtr transport, DecoderPt
                                   "Frames taken from the transport and not yet decoded",
                                   {{"adapter", name_}})) {}
 
-AdapterRunner::~AdapterRunner() { stop(); }
+AdapterRunner::~AdapterRunner() {
+  stop();
+}
 
 metrics::Counter& AdapterRunner::decode_error_counter(const std::string& reason) {
   auto it = decode_errors_by_reason_.find(reason);
@@ -68,8 +70,7 @@ Status AdapterRunner::start() {
   next_tick_ = clock_.now_steady() + options_.tick_interval;
   worker_ = std::thread([this] { run(); });
   state_ = 1;
-  if (auto status = transport_->start([this](Frame&& frame) { push(std::move(frame)); });
-      !status) {
+  if (auto status = transport_->start([this](Frame&& frame) { push(std::move(frame)); }); !status) {
     stop();
     return make_error(status.error().code, transport_->describe() + ": " + status.error().message);
   }
@@ -95,7 +96,8 @@ void AdapterRunner::stop() {
 
 void AdapterRunner::push(Frame&& frame) {
   std::unique_lock lock(mutex_);
-  space_ready_.wait(lock, [this] { return queue_.size() < options_.queue_max_frames || worker_done_; });
+  space_ready_.wait(lock,
+                    [this] { return queue_.size() < options_.queue_max_frames || worker_done_; });
   queue_.push_back(std::move(frame));
   queue_frames_.set(static_cast<double>(queue_.size()));
   const bool first = queue_.size() == 1;
@@ -166,13 +168,15 @@ void AdapterRunner::handle(const Frame* frame, DecodeOutput& out) {
     none.received_at = clock_.now_unix_ms();
     none.origin = "tick";
     const Frame& kept = frame ? *frame : none;
-    kLog.debug("undecodable frame", {{"adapter", name_}, {"origin", kept.origin},
-                                     {"line", kept.line}, {"reason", out.errors[0].reason},
+    kLog.debug("undecodable frame", {{"adapter", name_},
+                                     {"origin", kept.origin},
+                                     {"line", kept.line},
+                                     {"reason", out.errors[0].reason},
                                      {"error", out.errors[0].message}});
     if (frame) {
       if (auto status = sink_.keep_undecodable(name_, *frame, out.errors); !status) {
-        kLog.warn("cannot keep an undecodable frame", {{"adapter", name_},
-                                                       {"error", status.error().message}});
+        kLog.warn("cannot keep an undecodable frame",
+                  {{"adapter", name_}, {"error", status.error().message}});
       }
     }
   }
@@ -207,7 +211,9 @@ void AdapterRunner::flush() {
   const auto now = clock_.now_steady();
   if (now >= next_loss_log_) {
     next_loss_log_ = now + std::chrono::seconds(10);
-    kLog.warn("adapter events lost", {{"adapter", name_}, {"reason", reason}, {"events", lost},
+    kLog.warn("adapter events lost", {{"adapter", name_},
+                                      {"reason", reason},
+                                      {"events", lost},
                                       {"lost_total", events_lost_total_.load()}});
   }
 }

@@ -53,8 +53,7 @@ class Reader {
     }
     return it->get<std::int64_t>();
   }
-  std::size_t size(const std::string& key, std::size_t fallback, std::size_t min,
-                   std::size_t max) {
+  std::size_t size(const std::string& key, std::size_t fallback, std::size_t min, std::size_t max) {
     auto it = config_.find(key);
     if (it == config_.end()) return fallback;
     const auto bytes = parse_size_bytes(*it);
@@ -152,13 +151,16 @@ Result<TransportPtr> make_serial(Reader& r, const Clock& clock) {
   o.device = r.string("device", "", true);
   o.baud = static_cast<int>(r.integer("baud", o.baud, 50, 4000000));
   if (r.error().empty() && !is_supported_baud(o.baud)) {
-    r.fail("baud", "not a standard rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, "
-                   "230400, 460800, 921600 ... 4000000): " + std::to_string(o.baud));
+    r.fail("baud",
+           "not a standard rate (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, "
+           "230400, 460800, 921600 ... 4000000): " +
+               std::to_string(o.baud));
   }
   o.data_bits = static_cast<int>(r.integer("data_bits", o.data_bits, 5, 8));
   o.parity = static_cast<Parity>(r.choice("parity", {"none", "even", "odd"}, 0));
   o.stop_bits = static_cast<int>(r.integer("stop_bits", o.stop_bits, 1, 2));
-  o.flow_control = static_cast<FlowControl>(r.choice("flow_control", {"none", "rtscts", "xonxoff"}, 0));
+  o.flow_control =
+      static_cast<FlowControl>(r.choice("flow_control", {"none", "rtscts", "xonxoff"}, 0));
   o.raw = r.boolean("raw", o.raw);
   o.max_line_bytes = r.size("max_line_bytes", o.max_line_bytes, 16, kMaxLine);
   o.reopen_backoff_base =

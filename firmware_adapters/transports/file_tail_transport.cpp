@@ -27,7 +27,9 @@ struct Followed {
 FileTailTransport::FileTailTransport(FileTailOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
-FileTailTransport::~FileTailTransport() { stop(); }
+FileTailTransport::~FileTailTransport() {
+  stop();
+}
 
 Status FileTailTransport::start(FrameSink sink) {
   if (thread_.joinable()) return make_error(ErrorCode::kFailedPrecondition, "already started");

@@ -33,7 +33,9 @@ void Wakeup::notify() {
   [[maybe_unused]] const ssize_t n = ::write(fd_.get(), &one, sizeof one);
 }
 
-bool Wakeup::notified() const { return wait(std::chrono::milliseconds(0)); }
+bool Wakeup::notified() const {
+  return wait(std::chrono::milliseconds(0));
+}
 
 bool Wakeup::wait(std::chrono::milliseconds timeout) const {
   pollfd p{fd_.get(), POLLIN, 0};

@@ -19,12 +19,14 @@ std::atomic<int> next_client_number{0};
 MqttTopicTransport::MqttTopicTransport(MqttTopicOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {
   if (options_.client_id.empty()) {
-    options_.client_id = "aisle-adapter-" + std::to_string(::getpid()) + "-" +
-                         std::to_string(next_client_number++);
+    options_.client_id =
+        "aisle-adapter-" + std::to_string(::getpid()) + "-" + std::to_string(next_client_number++);
   }
 }
 
-MqttTopicTransport::~MqttTopicTransport() { stop(); }
+MqttTopicTransport::~MqttTopicTransport() {
+  stop();
+}
 
 Status MqttTopicTransport::start(FrameSink sink) {
   if (thread_.joinable()) return make_error(ErrorCode::kFailedPrecondition, "already started");

@@ -37,7 +37,9 @@ char parity_letter(Parity parity) {
 
 }  // namespace
 
-bool is_supported_baud(int baud) { return baud_constant(baud) != B0; }
+bool is_supported_baud(int baud) {
+  return baud_constant(baud) != B0;
+}
 
 void configure_termios(termios& tio, const SerialOptions& options) {
   if (options.raw) {
@@ -75,11 +77,12 @@ void configure_termios(termios& tio, const SerialOptions& options) {
   ::cfsetospeed(&tio, speed);
 }
 
-
 SerialTransport::SerialTransport(SerialOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
-SerialTransport::~SerialTransport() { stop(); }
+SerialTransport::~SerialTransport() {
+  stop();
+}
 
 std::string SerialTransport::describe() const {
   return "serial:" + options_.device + "@" + std::to_string(options_.baud) + "," +

@@ -30,7 +30,9 @@ struct Connection {
 TcpLineTransport::TcpLineTransport(TcpLineOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
-TcpLineTransport::~TcpLineTransport() { stop(); }
+TcpLineTransport::~TcpLineTransport() {
+  stop();
+}
 
 std::string TcpLineTransport::describe() const {
   const int port = port_.load();
@@ -48,8 +50,7 @@ Status TcpLineTransport::start(FrameSink sink) {
   const int one = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    return make_error(ErrorCode::kUnavailable,
-                      io::errno_message("bind " + options_.listen, errno));
+    return make_error(ErrorCode::kUnavailable, io::errno_message("bind " + options_.listen, errno));
   }
   if (::listen(fd.get(), 64) != 0) {
     return make_error(ErrorCode::kIo, io::errno_message("listen " + options_.listen, errno));
@@ -86,8 +87,8 @@ void TcpLineTransport::run() {
       stats_.count_frame(truncated);
       sink_(Frame{std::move(line), clock_.now_unix_ms(), c.origin, number, truncated});
     });
-    kLog.info("connection closed", {{"peer", c.origin}, {"reason", why},
-                                    {"lines", c.framer.lines()}});
+    kLog.info("connection closed",
+              {{"peer", c.origin}, {"reason", why}, {"lines", c.framer.lines()}});
     connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(i));
   };
 
@@ -118,9 +119,9 @@ void TcpLineTransport::run() {
         } else {
           kLog.info("connection accepted", {{"peer", origin}});
           stats_.update([](TransportStats& s) { ++s.connections; });
-          connections.push_back(std::make_unique<Connection>(Connection{
-              std::move(client), origin, LineFramer(options_.max_line_bytes),
-              std::chrono::steady_clock::now()}));
+          connections.push_back(std::make_unique<Connection>(
+              Connection{std::move(client), origin, LineFramer(options_.max_line_bytes),
+                         std::chrono::steady_clock::now()}));
         }
       }
     }
@@ -133,12 +134,12 @@ void TcpLineTransport::run() {
         const ssize_t n = ::read(c.fd.get(), buffer.data(), buffer.size());
         if (n > 0) {
           c.last_read = now;
-          c.framer.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)),
-                        [&](std::string&& line, std::uint64_t number, bool truncated) {
-                          stats_.count_frame(truncated);
-                          sink_(Frame{std::move(line), clock_.now_unix_ms(), c.origin, number,
-                                      truncated});
-                        });
+          c.framer.feed(
+              std::string_view(buffer.data(), static_cast<std::size_t>(n)),
+              [&](std::string&& line, std::uint64_t number, bool truncated) {
+                stats_.count_frame(truncated);
+                sink_(Frame{std::move(line), clock_.now_unix_ms(), c.origin, number, truncated});
+              });
         } else if (n == 0) {
           close_connection(k, "peer closed");
         } else if (errno != EAGAIN && errno != EINTR) {

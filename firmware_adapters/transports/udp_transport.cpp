@@ -19,7 +19,9 @@ const log::Logger kLog("adapters.udp");
 UdpTransport::UdpTransport(UdpOptions options, const Clock& clock)
     : options_(std::move(options)), clock_(clock) {}
 
-UdpTransport::~UdpTransport() { stop(); }
+UdpTransport::~UdpTransport() {
+  stop();
+}
 
 std::string UdpTransport::describe() const {
   const int port = port_.load();
@@ -39,8 +41,7 @@ Status UdpTransport::start(FrameSink sink) {
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   }
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    return make_error(ErrorCode::kUnavailable,
-                      io::errno_message("bind " + options_.listen, errno));
+    return make_error(ErrorCode::kUnavailable, io::errno_message("bind " + options_.listen, errno));
   }
   sockaddr_in bound{};
   socklen_t length = sizeof bound;

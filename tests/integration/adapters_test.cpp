@@ -91,8 +91,8 @@ TEST_CASE("a tcp people counter adapter's footfall reaches the collector, bad li
   // error messages.
   CHECK(db->quarantine[0].origin == "agent");
   CHECK(db->quarantine[0].reason.rfind("decode:", 0) == 0);
-  CHECK_THAT(db->quarantine[0].errors, Catch::Contains("tcp:127.0.0.1:") &&
-                                           Catch::Contains(" line 3: "));
+  CHECK_THAT(db->quarantine[0].errors,
+             Catch::Contains("tcp:127.0.0.1:") && Catch::Contains(" line 3: "));
 
   const HttpResponse status = env.agent(1).get("/v1/status");
   REQUIRE(status.status == 200);
@@ -133,15 +133,15 @@ TEST_CASE("a tcp people counter adapter's footfall reaches the collector, bad li
 
 TEST_CASE("an agent with a bad adapter transport key exits 78 naming the adapter and the key",
           "[integration][adapters]") {
-  PipelineEnv env({.edit_agent =
-                       [](int, json& c) {
-                         c["adapters"] = json::array(
-                             {{{"name", "door-main"},
-                               {"transport", {{"type", "tcp"}, {"listen", "127.0.0.1:7001"},
-                                              {"max_lines", 5}}},
-                               {"decoder", {{"type", "people_counter"}}}}});
-                       },
-                   .start = false});
+  PipelineEnv env(
+      {.edit_agent =
+           [](int, json& c) {
+             c["adapters"] = json::array(
+                 {{{"name", "door-main"},
+                   {"transport", {{"type", "tcp"}, {"listen", "127.0.0.1:7001"}, {"max_lines", 5}}},
+                   {"decoder", {{"type", "people_counter"}}}}});
+           },
+       .start = false});
   for (const bool check_only : {true, false}) {
     std::vector<std::string> argv = {std::string(AISLE_BINARY_DIR) + "/aisle-agent", "--config",
                                      env.config_path("agent-1")};

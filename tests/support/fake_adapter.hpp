@@ -129,7 +129,8 @@ class FrameCollector {
       changed_.notify_all();
     };
   }
-  bool wait_for(std::size_t count, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+  bool wait_for(std::size_t count,
+                std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, timeout, [&] { return frames_.size() >= count; });
   }

@@ -30,10 +30,12 @@ TEST_CASE("line framer cuts LF and CRLF lines however the bytes are split", "[ad
   for (std::size_t step = 1; step <= stream.size(); ++step) {
     LineFramer framer(64);
     Collect c;
-    for (std::size_t i = 0; i < stream.size(); i += step) framer.feed(stream.substr(i, step), c.emit());
+    for (std::size_t i = 0; i < stream.size(); i += step)
+      framer.feed(stream.substr(i, step), c.emit());
     INFO("step " << step);
-    REQUIRE(c.lines == std::vector<Line>{{"a,1", 1, false}, {"bb,2", 2, false},
-                                         {"ccc,3", 3, false}, {"", 4, false}});
+    REQUIRE(c.lines ==
+            std::vector<Line>{
+                {"a,1", 1, false}, {"bb,2", 2, false}, {"ccc,3", 3, false}, {"", 4, false}});
     REQUIRE_FALSE(framer.has_partial());
   }
 }

@@ -87,7 +87,7 @@ TEST_CASE("serial transport sets the port from config and reads lines in raw mod
   REQUIRE(::tcgetattr(pty.slave, &tio) == 0);
   REQUIRE(::cfgetispeed(&tio) == B19200);
   REQUIRE(::cfgetospeed(&tio) == B19200);
-  REQUIRE((tio.c_cflag & CSTOPB) != 0);  // a pty keeps neither CSIZE nor PARENB: see below
+  REQUIRE((tio.c_cflag & CSTOPB) != 0);           // a pty keeps neither CSIZE nor PARENB: see below
   REQUIRE((tio.c_lflag & (ICANON | ECHO)) == 0);  // raw: no line discipline, no echo
 
   pty.write("2026-11-28T14:05:00Z,door-main,in=3,out=1\r\n2026-11-28T14:06:00Z,door");

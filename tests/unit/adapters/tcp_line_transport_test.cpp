@@ -28,7 +28,8 @@ int connect_to(int port) {
 }
 
 void send_all(int fd, const std::string& bytes) {
-  REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+  REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(bytes.size()));
 }
 
 TcpLineOptions loopback(std::size_t max_line_bytes = 64) {
@@ -40,8 +41,7 @@ TcpLineOptions loopback(std::size_t max_line_bytes = 64) {
 
 }  // namespace
 
-TEST_CASE("tcp transport takes lines from several device connections at once",
-          "[adapters][tcp]") {
+TEST_CASE("tcp transport takes lines from several device connections at once", "[adapters][tcp]") {
   ManualClock clock;
   test::FrameCollector frames;
   TcpLineTransport transport(loopback(), clock);
