@@ -168,11 +168,25 @@ void AdapterRunner::handle(const Frame* frame, DecodeOutput& out) {
     none.received_at = clock_.now_unix_ms();
     none.origin = "tick";
     const Frame& kept = frame ? *frame : none;
-    kLog.debug("undecodable frame", {{"adapter", name_},
-                                     {"origin", kept.origin},
-                                     {"line", kept.line},
-                                     {"reason", out.errors[0].reason},
-                                     {"error", out.errors[0].message}});
+    // At warn at most every 10 s (a misconfigured device sends nothing but errors); the rest at
+    // debug. Every error is counted and every frame kept.
+    const auto now = clock_.now_steady();
+    const bool loud = now >= next_error_log_;
+    if (loud) next_error_log_ = now + std::chrono::seconds(10);
+    if (loud || kLog.enabled(log::Level::kDebug)) {
+      const std::initializer_list<log::Field> fields = {
+          {"adapter", name_},
+          {"origin", kept.origin},
+          {"line", kept.line},
+          {"reason", out.errors[0].reason},
+          {"error", out.errors[0].message},
+          {"errors_total", decode_errors_total_.load()}};
+      if (loud) {
+        kLog.warn("undecodable frame", fields);
+      } else {
+        kLog.debug("undecodable frame", fields);
+      }
+    }
     if (frame) {
       if (auto status = sink_.keep_undecodable(name_, *frame, out.errors); !status) {
         kLog.warn("cannot keep an undecodable frame",

@@ -108,6 +108,7 @@ class AdapterRunner {
   std::map<std::string, metrics::Counter*, std::less<>> decode_errors_by_reason_;
   std::map<std::string, metrics::Counter*, std::less<>> lost_by_reason_;
   std::chrono::steady_clock::time_point next_loss_log_{};
+  std::chrono::steady_clock::time_point next_error_log_{};
 
   metrics::Counter& frames_;
   metrics::Counter& events_;
