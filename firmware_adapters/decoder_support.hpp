@@ -75,6 +75,9 @@ std::optional<double> parse_double(std::string_view text);
 std::optional<UnixMillis> parse_device_time(std::string_view text);
 
 std::string_view trim(std::string_view text);
+// Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). Text copied from a frame into an
+// event must pass: JSON cannot carry anything else.
+bool valid_utf8(std::string_view text);
 // Lowercase hex of `size` bytes.
 void append_hex(std::string& out, const std::uint8_t* bytes, std::size_t size);
 // Decodes hex (either case, even length) into `out`; false when not hex or longer than max.

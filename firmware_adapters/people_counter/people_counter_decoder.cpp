@@ -238,6 +238,7 @@ void PeopleCounterDecoder::emit(const Frame& frame, const Report& report, Decode
   if (report.door.empty() || report.door.size() > 64) {
     return fail("out_of_range", "field 'door': length must be 1..64");
   }
+  if (!detail::valid_utf8(report.door)) return fail("malformed", "field 'door': not UTF-8");
   const auto in = detail::parse_int(report.in);
   const auto outs = detail::parse_int(report.out);
   if (!in || !outs) {

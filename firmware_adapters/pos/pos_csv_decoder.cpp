@@ -58,6 +58,8 @@ PosCsvDecoder::PosCsvDecoder(PosCsvOptions options, DecoderContext context)
     pseudonymizer_ = std::make_unique<pos::LoyaltyPseudonymizer>(options_.emit.loyalty_key);
   }
   index_.fill(-1);
+  // Fields may point into scratch strings: the vector must never reallocate while splitting.
+  scratch_.reserve(options_.max_columns);
   if (!options_.header.empty()) (void)take_header(options_.header);
 }
 

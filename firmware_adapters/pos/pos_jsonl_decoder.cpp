@@ -98,7 +98,6 @@ void PosJsonlDecoder::decode(const Frame& frame, DecodeOutput& out) {
   pos::PosReceipt& r = receipt_;
   r.clear();
   std::string error, ts;
-  std::optional<double> total, tax, discount, subtotal;
   if (!read_string(doc, r.order_id, error, "receipt_id", "order_id") ||
       !read_string(doc, r.original_order_id, error, "original_receipt_id", "original_order_id") ||
       !read_string(doc, r.transaction_type, error, "type", "transaction_type") ||

@@ -80,6 +80,13 @@ void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
       !text_ok(receipt.register_id, "register", 64)) {
     return;
   }
+  for (const auto& [text, field] : {std::pair{&receipt.order_id, "receipt_id"},
+                                    std::pair{&receipt.original_order_id, "original_receipt_id"},
+                                    std::pair{&receipt.register_id, "register"}}) {
+    if (!detail::valid_utf8(*text)) {
+      return fail("malformed", "field '" + std::string(field) + "': not UTF-8");
+    }
+  }
   if (receipt.line_count == 0) return fail("malformed", "receipt has no items");
   if (receipt.line_count > 500) return fail("too_many_items", "more than 500 items");
   const std::string& currency =
@@ -116,6 +123,9 @@ void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
       return fail("malformed", item + "field 'gtin' must be up to 14 digits");
     }
     if (line.name.size() > 256) return fail("out_of_range", item + "field 'name' longer than 256");
+    if (!detail::valid_utf8(line.sku) || !detail::valid_utf8(line.name)) {
+      return fail("malformed", item + "field 'sku' or 'name' is not UTF-8");
+    }
     if (!valid_money(line.unit_price) || !valid_money(line.discount)) {
       return fail("out_of_range", item + "price or discount is not a finite amount");
     }

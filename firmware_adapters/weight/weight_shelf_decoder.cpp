@@ -13,7 +13,9 @@ Result<WeightShelfOptions> parse_weight_shelf_options(const nlohmann::json& json
   WeightShelfOptions options;
   if (const nlohmann::json* positions = reader.get_object("positions")) {
     if (positions->size() > 4096) reader.fail("positions", "more than 4096 positions");
-    for (const auto& [name, spec] : positions->items()) {
+    for (const auto& item : positions->items()) {
+      const std::string& name = item.key();
+      const nlohmann::json& spec = item.value();
       auto bad = [&](const std::string& what) { reader.fail("positions", name + ": " + what); };
       if (name.empty() || name.size() > 64) {
         bad("position names are 1..64 bytes");

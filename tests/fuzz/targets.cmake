@@ -4,4 +4,5 @@ set(AISLE_FUZZ_TARGETS
   schema_fuzz   # schema compilation of hostile input; validation fast path vs error path
   ingest_fuzz   # body framing, bounded JSON parse, envelope decode, registry validation
   wire_fuzz     # MQTT batch payloads (header, zstd, records), acks, topics
+  decoders_fuzz # device decoders (POS, BLE, people counter, RFID, weight): frames and ticks
 )

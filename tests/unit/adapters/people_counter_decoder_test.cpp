@@ -68,6 +68,8 @@ TEST_CASE("people counter refuses garbled frames with a named reason and never t
       {"<count ts=\"2026-11-28T14:05:00Z\" door=\"d\" in=\"1\" out=\"2\" x=\"\"/>", "malformed"},
       {"<footfall/>", "malformed"},
       {std::string("2026-11-28T14:05:00Z,door\0x,in=1,out=2", 37), "malformed"},
+      {"2026-11-28T14:05:00Z,door-\xC3\x28,in=1,out=2", "malformed"},  // not UTF-8
+      {"2026-11-28T14:05:00Z,door-\xED\xA0\x80,in=1,out=2", "malformed"},  // a surrogate
   };
   for (const auto& [bytes, reason] : cases) {
     INFO(bytes);
