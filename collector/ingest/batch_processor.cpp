@@ -9,6 +9,9 @@
 namespace aisle::collector {
 namespace {
 
+// An agent's own origin label ("http", "adapter:<name>") is short; anything longer is not kept.
+constexpr std::size_t kMaxEdgeOriginBytes = 96;
+
 std::string single_error(const std::string& path, const std::string& keyword,
                          const std::string& message) {
   return errors_to_json({{path, keyword, "", message}}).dump();
@@ -107,6 +110,12 @@ ProcessedBatch BatchProcessor::process(std::string_view topic, std::string_view 
       if (parsed && parsed->is_object()) {
         const auto& q = *parsed;
         entry.reason = q.value("reason", "agent");
+        // "agent:http", "agent:adapter:door-main": which of the agent's inputs it came from.
+        const auto origin = q.find("origin");
+        if (origin != q.end() && origin->is_string()) {
+          const auto& label = origin->get_ref<const std::string&>();
+          if (!label.empty() && label.size() <= kMaxEdgeOriginBytes) entry.origin += ":" + label;
+        }
         entry.errors = q.contains("errors") ? q["errors"].dump() : "[]";
         entry.raw = q.value("raw", std::string(record.json));
         entry.received_at = parse_rfc3339(q.value("received_at", "")).value_or(received_at);

@@ -36,7 +36,8 @@ struct QuarantineEntry {
   std::string raw;         // the payload exactly as received (event text, or a whole batch)
   std::string store_id;    // as claimed by the input or the topic ("" when unknown)
   std::string agent_id;
-  std::string origin;      // "mqtt", "http", "agent" (quarantined at the edge and forwarded)
+  std::string origin;      // "mqtt", "http", "agent:<agent's input>" (quarantined at the edge and
+                           // forwarded: "agent:http", "agent:adapter:door-main"; "agent" if unsaid)
   UnixMillis received_at = 0;
   UnixMillis quarantined_at = 0;
   std::int64_t replayed_at = 0;  // 0 until a replay accepted it

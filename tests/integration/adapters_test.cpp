@@ -87,9 +87,9 @@ TEST_CASE("a tcp people counter adapter's footfall reaches the collector, bad li
   }
   REQUIRE(db->quarantine.size() == 1);
   CHECK(db->quarantine[0].raw == "this is not a counter line");
-  // The collector records its own origin ("agent"); where the frame came from travels in the
-  // error messages.
-  CHECK(db->quarantine[0].origin == "agent");
+  // The collector records the agent's input ("agent:adapter:<name>"); the device's address and
+  // line travel in the error messages.
+  CHECK(db->quarantine[0].origin.rfind("agent:adapter:", 0) == 0);
   CHECK(db->quarantine[0].reason.rfind("decode:", 0) == 0);
   CHECK_THAT(db->quarantine[0].errors,
              Catch::Contains("tcp:127.0.0.1:") && Catch::Contains(" line 3: "));

@@ -294,7 +294,7 @@ TEST_CASE("events of two stores go through their own agents and invalid ones are
   for (const auto& entry : entries) {
     CHECK(entry["store_id"] == "store-1");
     CHECK(entry["agent_id"] == "agent-1");
-    CHECK(entry["origin"] == "agent");
+    CHECK(entry["origin"] == "agent:http");
     CHECK_FALSE(entry["errors"].empty());
     reasons.insert(entry["reason"].get<std::string>());
     const HttpResponse one =

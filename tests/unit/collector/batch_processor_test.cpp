@@ -93,6 +93,25 @@ TEST_CASE("invalid events and another store's events in a batch are quarantined 
   CHECK(out.request.quarantine[3].raw == "{oops");
 }
 
+TEST_CASE("an edge quarantine record keeps which of the agent's inputs it came from",
+          "[collector][ingest]") {
+  EventValidator validator(registry(), batch_validator_options());
+  BatchProcessor processor(validator, {});
+  const std::string long_label(200, 'x');
+  auto payload = wire::encode_batch(
+      header(1, 3),
+      {{1, 'q', R"({"reason":"decode:malformed","errors":[],"raw":"in=x","origin":"adapter:door-main"})"},
+       {2, 'q', R"({"reason":"schema","errors":[],"raw":"{}","origin":"http"})"},
+       {3, 'q', R"({"reason":"schema","errors":[],"raw":"{}","origin":")" + long_label + R"("})"}});
+  REQUIRE(payload);
+  const ProcessedBatch out = processor.process(kTopic, *payload, 1'800'000'000'000);
+  REQUIRE(out.request.quarantine.size() == 3);
+  CHECK(out.request.quarantine[0].origin == "agent:adapter:door-main");
+  CHECK(out.request.quarantine[0].reason == "decode:malformed");
+  CHECK(out.request.quarantine[1].origin == "agent:http");
+  CHECK(out.request.quarantine[2].origin == "agent");  // an implausible label is not kept
+}
+
 TEST_CASE("a batch that claims another store than its topic is rejected whole",
           "[collector][ingest]") {
   EventValidator validator(registry(), batch_validator_options());
