@@ -137,19 +137,17 @@ void append_json(const element& value, std::string& out) {
   }
 }
 
-// One parser per thread: it keeps its buffers between documents.
-simdjson::dom::parser& thread_parser(std::size_t max_depth) {
+// One parser per thread: it keeps its buffers between documents. nullptr when it cannot be set
+// up with the depth limit (out of memory): the caller takes the nlohmann path.
+simdjson::dom::parser* thread_parser(std::size_t max_depth) {
   thread_local simdjson::dom::parser parser;
   thread_local std::size_t depth = 0;
   if (depth != max_depth) {
-    // Capacity grows on demand; the depth is the same limit check_text enforces.
-    if (parser.allocate(simdjson::SIMDJSON_PADDING, max_depth) != simdjson::SUCCESS) {
-      depth = 0;
-    } else {
-      depth = max_depth;
-    }
+    // Capacity grows on demand (keeping the depth); the depth is the limit check_text enforces.
+    if (parser.allocate(simdjson::SIMDJSON_PADDING, max_depth) != simdjson::SUCCESS) return nullptr;
+    depth = max_depth;
   }
-  return parser;
+  return &parser;
 }
 
 }  // namespace
@@ -170,9 +168,10 @@ bool EventValidator::check_record(std::string_view raw, Event& out, std::string*
 bool EventValidator::check_record_fast(std::string_view raw, Event& out,
                                        std::string* properties_json) const {
   if (raw.size() > options_.limits.max_bytes) return false;
-  simdjson::dom::parser& parser = thread_parser(options_.limits.max_depth);
+  simdjson::dom::parser* parser = thread_parser(options_.limits.max_depth);
+  if (!parser) return false;
   element document;
-  if (parser.parse(raw.data(), raw.size(), true).get(document) != simdjson::SUCCESS) return false;
+  if (parser->parse(raw.data(), raw.size(), true).get(document) != simdjson::SUCCESS) return false;
   // Errors are discarded here: check_text finds the same ones (the same decoder) and more.
   std::vector<schema::ValidationError> errors;
   detail::EnvelopeDecoder<DomAccess> decoder(errors, decode_options_);
