@@ -441,4 +441,16 @@ DecodeError make_error(const Frame& frame, std::string_view reason, std::string_
   return DecodeError{std::string(reason), line_prefix(frame) + std::string(message)};
 }
 
+std::optional<std::string_view> line_text(const Frame& frame, std::size_t max_bytes,
+                                          DecodeOutput& out) {
+  if (frame.bytes.size() > max_bytes) {
+    out.errors.push_back(make_error(frame, "too_long",
+                                    "frame of " + std::to_string(frame.bytes.size()) +
+                                        " bytes exceeds max_line_bytes " +
+                                        std::to_string(max_bytes)));
+    return std::nullopt;
+  }
+  return trim(frame.bytes);
+}
+
 }  // namespace aisle::adapters::detail

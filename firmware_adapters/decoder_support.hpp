@@ -103,4 +103,9 @@ void put_sorted(nlohmann::json& object, const char* key, V&& value) {
 
 DecodeError make_error(const Frame& frame, std::string_view reason, std::string_view message);
 
+// The trimmed text of a line frame; nullopt, with a "too_long" error in `out`, when the frame is
+// longer than `max_bytes`. Empty text is a keep-alive: callers skip it without an error.
+std::optional<std::string_view> line_text(const Frame& frame, std::size_t max_bytes,
+                                          DecodeOutput& out);
+
 }  // namespace aisle::adapters::detail

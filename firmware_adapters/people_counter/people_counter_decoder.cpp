@@ -197,15 +197,9 @@ bool PeopleCounterDecoder::parse_xml(std::string_view text, Report& report, std:
 }
 
 void PeopleCounterDecoder::decode(const Frame& frame, DecodeOutput& out) {
-  if (frame.bytes.size() > options_.max_line_bytes) {
-    out.errors.push_back(detail::make_error(
-        frame, "too_long",
-        "frame of " + std::to_string(frame.bytes.size()) + " bytes exceeds max_line_bytes " +
-            std::to_string(options_.max_line_bytes)));
-    return;
-  }
-  const std::string_view text = detail::trim(frame.bytes);
-  if (text.empty()) return;  // keep-alive blank lines
+  const auto line = detail::line_text(frame, options_.max_line_bytes, out);
+  if (!line || line->empty()) return;  // too long (an error), or a keep-alive blank line
+  const std::string_view text = *line;
   Report report;
   std::string error;
   bool ok = false;

@@ -55,13 +55,9 @@ void RfidShelfDecoder::decode(const Frame& frame, DecodeOutput& out) {
   auto fail = [&](std::string_view reason, std::string message) {
     out.errors.push_back(detail::make_error(frame, reason, message));
   };
-  if (frame.bytes.size() > options_.max_line_bytes) {
-    return fail("too_long", "frame of " + std::to_string(frame.bytes.size()) +
-                                " bytes exceeds max_line_bytes " +
-                                std::to_string(options_.max_line_bytes));
-  }
-  const std::string_view text = detail::trim(frame.bytes);
-  if (text.empty()) return;
+  const auto line = detail::line_text(frame, options_.max_line_bytes, out);
+  if (!line || line->empty()) return;
+  const std::string_view text = *line;
   std::string_view ts, epc, antenna_text, rssi;
   if (text.front() == '{') {
     if (std::string error = detail::scan_flat_json(text, members_); !error.empty()) {

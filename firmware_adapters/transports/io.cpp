@@ -83,4 +83,13 @@ std::string endpoint_string(const sockaddr_in& address) {
   return std::string(host) + ":" + std::to_string(ntohs(address.sin_port));
 }
 
+BoundEndpoint bound_endpoint(int fd) {
+  sockaddr_in bound{};
+  socklen_t length = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  char host[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &bound.sin_addr, host, sizeof host);
+  return {host, ntohs(bound.sin_port)};
+}
+
 }  // namespace aisle::adapters::io

@@ -62,6 +62,13 @@ bool parse_ipv4_endpoint(std::string_view text, struct sockaddr_in& out);
 // "10.0.0.5:4431"
 std::string endpoint_string(const struct sockaddr_in& address);
 
+// The host and port a bound socket listens on (the port the kernel chose for port 0).
+struct BoundEndpoint {
+  std::string host;
+  int port = 0;
+};
+BoundEndpoint bound_endpoint(int fd);
+
 // TransportStats behind a mutex; the transport thread updates, any thread reads.
 class StatsBox {
  public:

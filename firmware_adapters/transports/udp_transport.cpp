@@ -43,12 +43,9 @@ Status UdpTransport::start(FrameSink sink) {
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     return make_error(ErrorCode::kUnavailable, io::errno_message("bind " + options_.listen, errno));
   }
-  sockaddr_in bound{};
-  socklen_t length = sizeof bound;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length);
-  host_ = io::endpoint_string(bound);
-  host_ = host_.substr(0, host_.rfind(':'));
-  port_ = ntohs(bound.sin_port);
+  const io::BoundEndpoint bound = io::bound_endpoint(fd.get());
+  host_ = bound.host;
+  port_ = bound.port;
   socket_ = std::move(fd);
   sink_ = std::move(sink);
   stats_.update([](TransportStats& s) { s.connected = true; });
