@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/aislectl/audit_command.hpp"
 #include "common/aislectl/demo_command.hpp"
 #include "common/aislectl/devenv_command.hpp"
 #include "common/aislectl/pki_command.hpp"
@@ -23,6 +24,7 @@ constexpr const char* kUsage =
     "                         a complete local environment (broker, collector, agents)\n"
     "  quarantine ls|show|replay\n"
     "                         inspect and replay quarantined input at a collector\n"
+    "  audit verify FILE      check the hash chain of a collector audit log\n"
     "  demo                   run a store end to end on embedded defaults (`make demo`)\n"
     "  version                print the version\n"
     "\n"
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
   if (command == "pki") return aisle::ctl::run_pki_command(rest);
   if (command == "devenv") return aisle::ctl::run_devenv_command(rest);
   if (command == "quarantine") return aisle::ctl::run_quarantine_command(rest);
+  if (command == "audit") return aisle::ctl::run_audit_command(rest);
   if (command == "demo") return aisle::ctl::run_demo_command(rest);
   if (command == "version" || command == "--version") {
     std::cout << "aislectl " << AISLE_VERSION << "\n";
