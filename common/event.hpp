@@ -63,6 +63,9 @@ struct Event {
   EventSource source;
   std::map<std::string, std::string> identities;  // type -> value, e.g. "user_id" -> "u-17"
   std::optional<ConsentFlags> consent;            // absent when the producer said nothing
+  // The collector's consent version the event was accepted under (stamped at ingest, by the
+  // agent from its consent cache or by the collector's HTTP ingest); absent before stamping.
+  std::optional<std::uint64_t> consent_version;
   std::optional<EventContext> context;
   nlohmann::json properties = nlohmann::json::object();  // validated by `schema`
 

@@ -117,6 +117,14 @@ class EnvelopeDecoder {
         decode_identities(value, out.identities);
       } else if (key == "consent") {
         decode_consent(value, out.consent.emplace());
+      } else if (key == "consent_version") {
+        if (auto version = Access::unsigned_integer(value)) {
+          out.consent_version = *version;
+        } else {
+          sink_.add("/consent_version", "type",
+                    std::string("must be a non-negative integer but is ") +
+                        Access::type_name(value));
+        }
       } else if (key == "context") {
         decode_context(value, out.context.emplace());
       } else if (key == "properties") {

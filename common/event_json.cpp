@@ -19,6 +19,13 @@ struct JsonAccess {
     return *value.get_ptr<const json::string_t*>();
   }
   static const char* type_name(const json& value) { return value.type_name(); }
+  static std::optional<std::uint64_t> unsigned_integer(const json& value) {
+    if (value.is_number_unsigned()) return value.get<std::uint64_t>();
+    if (value.is_number_integer() && value.get<std::int64_t>() >= 0) {
+      return static_cast<std::uint64_t>(value.get<std::int64_t>());
+    }
+    return std::nullopt;
+  }
   template <class F>
   static void for_each_member(json& value, F&& f) {
     for (auto& [key, member] : value.get_ref<json::object_t&>()) f(std::string_view(key), member);
@@ -60,6 +67,7 @@ json to_json(const Event& event) {
                     {"personalization", consent_state_name(event.consent->personalization)},
                     {"marketing", consent_state_name(event.consent->marketing)}};
   }
+  if (event.consent_version) j["consent_version"] = *event.consent_version;
   if (event.context) {
     json context = json::object();
     if (!event.context->ip.empty()) context["ip"] = event.context->ip;
@@ -128,6 +136,12 @@ std::string to_json_text(const Event& event, std::string_view properties_json) {
     out += consent_state_name(event.consent->personalization);
     out += "\"}";
     first = false;
+  }
+  if (event.consent_version) {
+    if (!first) out += ',';
+    first = false;
+    out += "\"consent_version\":";
+    out += std::to_string(*event.consent_version);
   }
   if (event.context) {
     if (!first) out += ',';

@@ -39,6 +39,13 @@ struct DomAccess {
       default: return "number";
     }
   }
+  static std::optional<std::uint64_t> unsigned_integer(const element& value) {
+    if (value.type() == element_type::UINT64) return value.get_uint64().value_unsafe();
+    if (value.type() == element_type::INT64 && value.get_int64().value_unsafe() >= 0) {
+      return static_cast<std::uint64_t>(value.get_int64().value_unsafe());
+    }
+    return std::nullopt;
+  }
   template <class F>
   static void for_each_member(element& value, F&& f) {
     const simdjson::dom::object object = value.get_object().value_unsafe();

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "common/pki/pki.hpp"
+#include "common/wire/privacy.hpp"
 #include "common/wire/topics.hpp"
 
 namespace aisle::pki {
@@ -18,14 +19,18 @@ std::string render_acl(const AclOptions& options) {
     out << "\nuser " << collector_common_name(name) << "\n"
         << "topic read " << all_agents << "/events\n"
         << "topic write " << all_agents << "/acks\n"
-        << "topic write " << all_agents << "/down/#\n";
+        << "topic write " << all_agents << "/down/#\n"
+        << "topic read " << all_agents << "/up/#\n"
+        << "topic write " << wire::broadcast_topic(options.tenant, "#") << "\n";
   }
   for (const auto& agent : options.agents) {
     const wire::AgentAddress address{options.tenant, agent.store_id, agent.agent_id};
     out << "\nuser " << agent_common_name(agent.store_id, agent.agent_id) << "\n"
         << "topic write " << wire::events_topic(address) << "\n"
         << "topic read " << wire::acks_topic(address) << "\n"
-        << "topic read " << wire::downlink_topic(address, "#") << "\n";
+        << "topic read " << wire::downlink_topic(address, "#") << "\n"
+        << "topic write " << wire::uplink_topic(address, "#") << "\n"
+        << "topic read " << wire::broadcast_topic(options.tenant, "#") << "\n";
   }
   return out.str();
 }
