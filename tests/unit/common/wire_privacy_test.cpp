@@ -118,5 +118,5 @@ TEST_CASE("consent_version travels in the envelope", "[common][event][privacy]")
   j["consent_version"] = -3;
   CHECK_FALSE(decode_event(std::move(j), back, errors));
   REQUIRE_FALSE(errors.empty());
-  CHECK(errors[0].path == "/consent_version");
+  CHECK(errors[0].instance_path == "/consent_version");
 }
