@@ -73,8 +73,15 @@ struct OutboxStats {
   std::uint64_t total_rows = 0;
   std::uint64_t total_bytes = 0;
   std::optional<UnixMillis> oldest_received_at;
-  std::uint64_t batches = 0;  // formed, not yet acknowledged
+  std::uint64_t batches = 0;     // formed, not yet acknowledged
   std::uint64_t file_bytes = 0;  // database + WAL on disk
+};
+
+// What purge_identities() removed (docs/privacy-erasure.md).
+struct ErasurePurge {
+  std::uint64_t events = 0;      // 'e' records
+  std::uint64_t quarantine = 0;  // 'q' records, in the outbox or only in the local quarantine ring
+  std::uint64_t scanned = 0;     // rows examined by this call
 };
 
 // Thread-safety: append() from any number of threads (group-committed together); the batch
@@ -110,6 +117,25 @@ class Outbox {
 
   // Called (on the appending thread, after the commit) whenever records were added.
   virtual void set_append_listener(std::function<void()> listener) = 0;
+
+  // --- erasure (GDPR Art. 17) ---
+
+  // Deletes every record whose identities hold one of `identities` ("type:value"): events by
+  // their `identities` object, quarantine records by the identities of their raw input (or, when
+  // the raw input is not JSON, by the value appearing in it as a JSON string). One scan of the
+  // outbox in chunks, each its own transaction. The totals are kept under `erasure_id` in the
+  // same transactions, so a call repeated after a crash returns what every run removed.
+  // Records of formed batches are removed too (a resend reports them as dropped). Blocks:
+  // seconds for a full outbox (docs/privacy-erasure.md, "Cost"). kInvalidArgument for an
+  // identity without ':' or an erasure_id that is not 1-64 of [A-Za-z0-9-].
+  virtual Result<ErasurePurge> purge_identities(const std::string& erasure_id,
+                                                const std::vector<std::string>& identities) = 0;
+  // The erasure ledger: the receipt recorded for `erasure_id` (nullopt when none), and recording
+  // it (which also drops the purge totals kept for it). Receipts are kept indefinitely: they
+  // hold counts and ids, no personal data.
+  virtual Result<std::optional<std::string>> erasure_receipt(const std::string& erasure_id) = 0;
+  virtual Status record_erasure_receipt(const std::string& erasure_id,
+                                        const std::string& receipt) = 0;
 };
 using OutboxPtr = std::unique_ptr<Outbox>;
 

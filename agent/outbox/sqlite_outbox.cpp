@@ -134,6 +134,11 @@ SqliteOutbox::SqliteOutbox(SqliteOutboxOptions options, ClockPtr clock, SqliteDb
   m.commit_seconds = &registry.histogram("aisle_agent_outbox_commit_seconds",
                                          "Duration of an append transaction, fsync included",
                                          metrics::latency_buckets_seconds());
+  const char* erased_help = "Records deleted by erasure requests, by kind";
+  m.erased[0] =
+      &registry.counter("aisle_agent_outbox_erased_total", erased_help, {{"kind", "event"}});
+  m.erased[1] =
+      &registry.counter("aisle_agent_outbox_erased_total", erased_help, {{"kind", "quarantine"}});
   m.group_calls =
       &registry.histogram("aisle_agent_outbox_commit_group_calls",
                           "append() calls sharing one transaction", metrics::count_buckets());

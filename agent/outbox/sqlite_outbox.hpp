@@ -86,6 +86,13 @@ class SqliteOutbox final : public Outbox {
   std::string stream_id() const override { return stream_id_; }
   Status maintain() override;
   void set_append_listener(std::function<void()> listener) override;
+  Result<ErasurePurge> purge_identities(const std::string& erasure_id,
+                                        const std::vector<std::string>& identities) override;
+  Result<std::optional<std::string>> erasure_receipt(const std::string& erasure_id) override;
+  Status record_erasure_receipt(const std::string& erasure_id, const std::string& receipt) override;
+
+  // Records examined per purge transaction; the lock is released between chunks.
+  static constexpr std::uint64_t kPurgeChunkRows = 20'000;
 
   const SqliteOutboxOptions& options() const { return options_; }
 
@@ -150,6 +157,13 @@ class SqliteOutbox final : public Outbox {
   // sqlite_outbox_quota.cpp), in chunks with the lock released in between.
   Status reclaim_free_pages();
   Result<StoredBatch> read_batch_records(StoredBatch batch);
+  // One chunk of purge_identities (sqlite_outbox_erase.cpp); caller holds db_mutex_.
+  struct IdentityMatcher;
+  Result<std::uint64_t> purge_chunk(const std::string& erasure_id, const IdentityMatcher& matcher,
+                                    std::uint64_t after_seq, ErasurePurge& totals);
+  Result<std::uint64_t> purge_local_quarantine(const std::string& erasure_id,
+                                               const IdentityMatcher& matcher,
+                                               ErasurePurge& totals);
 
   SqliteOutboxOptions options_;
   ClockPtr clock_;

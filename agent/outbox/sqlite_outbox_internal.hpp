@@ -74,6 +74,7 @@ struct SqliteOutbox::Metrics {
   metrics::Counter* commit_failures;
   metrics::Histogram* commit_seconds;
   metrics::Histogram* group_calls;
+  metrics::Counter* erased[2];  // [0] events, [1] quarantine records (erasure requests)
 };
 
 // Deleted records of one transaction, for the counters and one aggregated log line.
