@@ -26,7 +26,16 @@ Result<AdapterParts> build_adapter(const AgentConfig& c, std::size_t i, const Cl
   nlohmann::json options = a.decoder;
   const std::string type = options.value("type", "");
   options.erase("type");
-  auto decoder = adapters::make_decoder(type, options, {c.store_id, a.device_id});
+  const bool agent_hashes_loyalty = c.privacy.pseudonymization.enabled &&
+                                    c.privacy.pseudonymization.identities.count("loyalty_id") > 0;
+  if (agent_hashes_loyalty && type.starts_with("pos_") && options.contains("loyalty_key")) {
+    // Hashing twice would give loyalty_ids that match no other store's or channel's.
+    return make_error(ErrorCode::kInvalidArgument,
+                      where + "decoder option 'loyalty_key' must not be set: the agent "
+                              "pseudonymizes loyalty_id itself (privacy.pseudonymization)");
+  }
+  auto decoder = adapters::make_decoder(type, options,
+                                        {c.store_id, a.device_id, agent_hashes_loyalty});
   if (!decoder) return make_error(ErrorCode::kInvalidArgument, where + decoder.error().message);
   return AdapterParts{std::move(*transport), std::move(*decoder)};
 }
@@ -94,6 +103,15 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   validator_options.limits.max_bytes = c.max_event_bytes;
   validator_options.limits.max_depth = c.max_depth;
   validator_options.custom_identity_types = c.custom_identity_types;
+  // Raw e-mail addresses and phone numbers are accepted here only when this agent hashes them
+  // (into email_sha256 / phone_sha256) before anything is stored.
+  if (c.privacy.pseudonymization.enabled) {
+    for (const char* raw_type : {"email", "phone"}) {
+      if (c.privacy.pseudonymization.identities.count(raw_type)) {
+        validator_options.custom_identity_types.insert(raw_type);
+      }
+    }
+  }
   agent->validator_ = std::make_unique<EventValidator>(agent->registry_, validator_options);
 
   auto outbox = SqliteOutbox::open(c.outbox, agent->clock_, agent->metrics_);
@@ -102,6 +120,26 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
                       "cannot open outbox " + c.outbox.path + ": " + outbox.error().message);
   }
   agent->outbox_ = std::move(*outbox);
+
+  auto consent_cache = privacy::ConsentCache::open(c.privacy.consent.cache_path);
+  if (!consent_cache) return consent_cache.error();
+  agent->consent_cache_ = std::move(*consent_cache);
+  privacy::PrivacyOptions privacy_options = c.privacy;
+  for (const auto& adapter : c.adapters) {
+    if (adapter.decoder.value("type", "").starts_with("pos_")) {
+      privacy_options.redact_frames_of_adapters.insert(adapter.name);
+    }
+  }
+  auto privacy = privacy::PrivacyFilter::create(std::move(privacy_options), **registry,
+                                                agent->consent_cache_.get(), agent->metrics_);
+  if (!privacy) return privacy.error();
+  agent->privacy_ = std::move(*privacy);
+  kLog.info("privacy",
+            {{"pseudonymization", c.privacy.pseudonymization.enabled},
+             {"consent_version", agent->consent_cache_->version()},
+             {"consent_entries", agent->consent_cache_->size()},
+             {"on_denied", privacy::consent_action_name(c.privacy.consent.on_denied)},
+             {"on_unknown", privacy::consent_action_name(c.privacy.consent.on_unknown)}});
 
   IngestOptions ingest_options;
   ingest_options.tenant = c.tenant;
@@ -112,10 +150,14 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   ingest_options.max_quarantine_raw_bytes = c.max_event_bytes;
   agent->ingest_ = std::make_unique<IngestService>(*agent->validator_, *agent->outbox_,
                                                    ingest_options, agent->clock_,
-                                                   agent->metrics_);
+                                                   agent->metrics_, agent->privacy_.get());
 
   const wire::AgentAddress address{c.tenant, c.store_id, c.agent_id};
   agent->uplink_ = uplink ? std::move(uplink) : std::make_unique<MqttUplink>(c.mqtt, address);
+  agent->consent_sync_ = std::make_unique<privacy::ConsentSync>(
+      *agent->consent_cache_, *agent->uplink_, address, agent->clock_,
+      c.privacy.consent.sync_timeout, agent->metrics_);
+  agent->consent_sync_->attach();
   agent->forwarder_ = std::make_unique<Forwarder>(*agent->outbox_, *agent->uplink_, c.forwarder,
                                                   address, agent->clock_, agent->metrics_);
   Forwarder* forwarder = agent->forwarder_.get();
@@ -140,6 +182,7 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
     for (const auto& runner : self->adapters_) list.push_back(adapter_status_json(*runner));
     return list;
   };
+  api.consent = [self] { return self->consent_sync_->status(); };
   register_agent_api(*agent->http_, std::move(api));
   agent->metrics_.gauge("aisle_agent_info", "Build and identity of this agent",
                         {{"version", AISLE_VERSION}, {"store_id", c.store_id},

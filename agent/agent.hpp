@@ -12,6 +12,9 @@
 #include "agent/forwarder/uplink.hpp"
 #include "agent/ingest/ingest_service.hpp"
 #include "agent/outbox/sqlite_outbox.hpp"
+#include "agent/privacy/consent_cache.hpp"
+#include "agent/privacy/consent_sync.hpp"
+#include "agent/privacy/privacy_filter.hpp"
 #include "common/event_validator.hpp"
 #include "common/http/http_server.hpp"
 #include "common/metrics.hpp"
@@ -49,6 +52,9 @@ class Agent {
   Outbox& outbox() { return *outbox_; }
   Ingest& ingest() { return *ingest_; }
   const AgentConfig& config() const { return config_; }
+  // The consent cache fed from the collector (the erasure handler purges it).
+  privacy::ConsentCache& consent_cache() { return *consent_cache_; }
+  const privacy::PrivacyFilter& privacy_filter() const { return *privacy_; }
   // The enabled adapters, in config order.
   const std::vector<std::unique_ptr<adapters::AdapterRunner>>& adapters() const {
     return adapters_;
@@ -63,7 +69,11 @@ class Agent {
   std::shared_ptr<schema::RegistryHolder> registry_;
   std::unique_ptr<EventValidator> validator_;
   std::unique_ptr<SqliteOutbox> outbox_;
+  std::unique_ptr<privacy::ConsentCache> consent_cache_;
+  std::unique_ptr<privacy::PrivacyFilter> privacy_;
   std::unique_ptr<IngestService> ingest_;
+  // Declared before uplink_: destroyed after it, so no MQTT callback outlives its target.
+  std::unique_ptr<privacy::ConsentSync> consent_sync_;
   UplinkPtr uplink_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<http::HttpServer> http_;

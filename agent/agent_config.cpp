@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/privacy/privacy_config.hpp"
 #include "common/config.hpp"
 #include "common/schema/registry.hpp"
 
@@ -139,6 +140,11 @@ Result<AgentConfig> from_json(const json& j, std::string_view origin) {
     adapter.decoder = a.at("decoder");
     c.adapters.push_back(std::move(adapter));
   }
+
+  auto privacy = privacy::parse_privacy_options(
+      j.contains("privacy") ? j.at("privacy") : empty, origin, c.outbox.path);
+  if (!privacy) return privacy.error();
+  c.privacy = std::move(*privacy);
 
   c.shutdown_grace = duration_at(j, "shutdown_grace", c.shutdown_grace);
   c.watchdog = j.value("watchdog", true);

@@ -12,6 +12,7 @@
 
 #include "agent/outbox/outbox.hpp"
 #include "agent/outbox/sqlite_outbox.hpp"
+#include "agent/privacy/privacy_options.hpp"
 #include "common/http/http_server.hpp"
 #include "common/log.hpp"
 #include "common/mqtt/mqtt_client.hpp"
@@ -69,6 +70,9 @@ struct AgentConfig {
   ForwarderOptions forwarder;
 
   std::vector<AdapterConfig> adapters;
+
+  // Pseudonymization, IP truncation, data minimization, consent policy (docs/privacy.md).
+  privacy::PrivacyOptions privacy;
 
   std::chrono::milliseconds shutdown_grace{10000};
   bool watchdog = true;

@@ -21,6 +21,9 @@ struct RejectedRecord {
 struct IngestReport {
   std::uint32_t accepted = 0;    // newly committed
   std::uint32_t duplicates = 0;  // already stored (a producer retry); not an error
+  // Valid events not stored because their shopper gave no analytics consent (agent privacy
+  // policy "drop"); neither accepted nor rejected. In the answer only when non-zero.
+  std::uint32_t dropped_no_consent = 0;
   std::vector<RejectedRecord> rejected;
   // Valid records that could not be taken for lack of space (agent outbox quota).
   std::vector<std::size_t> refused_full;

@@ -57,6 +57,10 @@ struct DecodeOutput {
 struct DecoderContext {
   std::string store_id;
   std::string device_id;  // the adapter's device, stamped into source.device_id
+  // The agent pseudonymizes loyalty_id itself (its privacy.pseudonymization, docs/privacy.md):
+  // a POS decoder without its own loyalty_key then hands the trimmed loyalty number to the
+  // agent in-process (it is hashed before anything is stored) instead of dropping it.
+  bool agent_pseudonymizes_loyalty = false;
 };
 
 class Decoder {

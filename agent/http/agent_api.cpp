@@ -73,6 +73,7 @@ void register_agent_api(http::HttpServer& server, AgentApiContext context) {
       body["forwarder"] = std::move(forwarder);
     }
     if (ctx->adapters) body["adapters"] = ctx->adapters();
+    if (ctx->consent) body["consent"] = ctx->consent();
     return http::Response::json(200, body.dump(2) + "\n");
   });
 }

@@ -30,6 +30,8 @@ struct AgentApiContext {
   std::function<bool()> accepting = [] { return true; };
   // The firmware adapters' state and counters for /v1/status (a JSON array); null: none.
   std::function<nlohmann::json()> adapters = nullptr;
+  // The consent cache (version, entries, sync state) for /v1/status as "consent"; null: none.
+  std::function<nlohmann::json()> consent = nullptr;
 };
 
 void register_agent_api(http::HttpServer& server, AgentApiContext context);

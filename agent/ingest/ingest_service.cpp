@@ -12,13 +12,15 @@ const log::Logger kLog("agent.ingest");
 }  // namespace
 
 IngestService::IngestService(const EventValidator& validator, Outbox& outbox,
-                             IngestOptions options, ClockPtr clock, metrics::Registry& metrics)
+                             IngestOptions options, ClockPtr clock, metrics::Registry& metrics,
+                             const privacy::PrivacyFilter* privacy)
     : validator_(validator),
       outbox_(outbox),
       options_(std::move(options)),
       clock_(clock),
       ids_(clock),
-      metrics_(metrics) {
+      metrics_(metrics),
+      privacy_(privacy) {
   for (int p = 0; p < 3; ++p) {
     accepted_[p] = &metrics.counter("aisle_agent_events_accepted_total",
                                     "Events committed to the outbox, by priority",
@@ -59,19 +61,37 @@ bool IngestService::stamp(Event& event, std::vector<schema::ValidationError>& er
 
 OutboxRecord IngestService::quarantine_record(std::string_view raw, std::string_view reason,
                                               const std::vector<schema::ValidationError>& errors,
-                                              const IngestOrigin& origin) {
+                                              const IngestOrigin& origin,
+                                              bool device_frame) {
   const UnixMillis now = clock_->now_unix_ms();
-  const bool truncated = raw.size() > options_.max_quarantine_raw_bytes;
+  // Rejected input must not carry raw identifiers out of the store either.
+  bool redacted = false;
+  std::string kept;
+  if (privacy_ == nullptr) {
+    kept = std::string(raw);
+  } else if (device_frame) {
+    constexpr std::string_view kAdapterPrefix = "adapter:";
+    const std::string_view adapter = std::string_view(origin.name).starts_with(kAdapterPrefix)
+                                         ? std::string_view(origin.name).substr(kAdapterPrefix.size())
+                                         : std::string_view();
+    redacted = privacy_->redacts_frames_of(adapter);
+    if (!redacted) kept = std::string(raw);
+  } else {
+    kept = privacy_->redact_record(raw, redacted);
+  }
+  const bool truncated = kept.size() > options_.max_quarantine_raw_bytes;
+  if (truncated) kept.resize(options_.max_quarantine_raw_bytes);
   nlohmann::json record = {
       {"quarantine_id", ids_.next().to_string()},
       {"reason", reason},
       {"errors", errors_to_json(errors)},
-      {"raw", std::string(raw.substr(0, options_.max_quarantine_raw_bytes))},
+      {"raw", std::move(kept)},
       {"raw_truncated", truncated},
       {"origin", origin.name},
       {"store_id", options_.store_id},
       {"agent_id", options_.agent_id},
       {"received_at", format_rfc3339_ms(now)}};
+  if (redacted) record["raw_redacted"] = true;
   metrics_
       .counter("aisle_agent_events_rejected_total", "Invalid input, by reason and origin",
                {{"reason", std::string(reason)}, {"origin", origin.name}})
@@ -99,18 +119,26 @@ IngestReport IngestService::ingest_records(const std::vector<RawRecord>& records
     std::vector<schema::ValidationError> errors;
     if (validator_.check_record(records[i].text, event, &properties, errors) &&
         stamp(event, errors)) {
-      OutboxRecord record;
-      record.priority = priority_of(event.type);
-      record.received_at = *event.received_at;
-      record.payload = to_json_text(event, properties);
-      record.event_id = std::move(event.event_id);
-      outbox_records.push_back(std::move(record));
-      indexes.push_back(i);
-    } else {
-      quarantined.push_back(
-          quarantine_record(records[i].text, rejection_class(errors), errors, origin));
-      report.rejected.push_back({i, records[i].line, std::move(errors)});
+      const auto action = privacy_ ? privacy_->apply(event, &properties, errors)
+                                   : privacy::PrivacyAction::kKeep;
+      if (action == privacy::PrivacyAction::kDrop) {
+        ++report.dropped_no_consent;
+        continue;
+      }
+      if (action != privacy::PrivacyAction::kReject) {
+        OutboxRecord record;
+        record.priority = priority_of(event.type);
+        record.received_at = *event.received_at;
+        record.payload = to_json_text(event, properties);
+        record.event_id = std::move(event.event_id);
+        outbox_records.push_back(std::move(record));
+        indexes.push_back(i);
+        continue;
+      }
     }
+    quarantined.push_back(
+        quarantine_record(records[i].text, rejection_class(errors), errors, origin));
+    report.rejected.push_back({i, records[i].line, std::move(errors)});
   }
   const std::size_t valid_count = outbox_records.size();
   for (auto& q : quarantined) outbox_records.push_back(std::move(q));
@@ -126,18 +154,26 @@ IngestReport IngestService::ingest_events(std::vector<Event> events, const Inges
     Event& event = events[i];
     std::vector<schema::ValidationError> errors;
     if (validator_.check_properties(event, errors) && stamp(event, errors)) {
-      OutboxRecord record;
-      record.priority = priority_of(event.type);
-      record.received_at = *event.received_at;
-      record.payload = to_json_text(event);
-      record.event_id = std::move(event.event_id);
-      outbox_records.push_back(std::move(record));
-      indexes.push_back(i);
-    } else {
-      quarantined.push_back(
-          quarantine_record(to_json_text(event), rejection_class(errors), errors, origin));
-      report.rejected.push_back({i, 0, std::move(errors)});
+      const auto action = privacy_ ? privacy_->apply(event, nullptr, errors)
+                                   : privacy::PrivacyAction::kKeep;
+      if (action == privacy::PrivacyAction::kDrop) {
+        ++report.dropped_no_consent;
+        continue;
+      }
+      if (action != privacy::PrivacyAction::kReject) {
+        OutboxRecord record;
+        record.priority = priority_of(event.type);
+        record.received_at = *event.received_at;
+        record.payload = to_json_text(event);
+        record.event_id = std::move(event.event_id);
+        outbox_records.push_back(std::move(record));
+        indexes.push_back(i);
+        continue;
+      }
     }
+    quarantined.push_back(
+        quarantine_record(to_json_text(event), rejection_class(errors), errors, origin));
+    report.rejected.push_back({i, 0, std::move(errors)});
   }
   const std::size_t valid_count = outbox_records.size();
   for (auto& q : quarantined) outbox_records.push_back(std::move(q));
@@ -148,7 +184,7 @@ Status IngestService::quarantine_frame(std::string raw, std::string reason,
                                        std::vector<schema::ValidationError> errors,
                                        const IngestOrigin& origin) {
   std::vector<OutboxRecord> records;
-  records.push_back(quarantine_record(raw, reason, errors, origin));
+  records.push_back(quarantine_record(raw, reason, errors, origin, /*device_frame=*/true));
   auto result = outbox_.append(std::move(records));
   if (!result) return result.error();
   return ok_status();

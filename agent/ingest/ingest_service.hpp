@@ -6,6 +6,7 @@
 
 #include "agent/ingest/ingest.hpp"
 #include "agent/outbox/outbox.hpp"
+#include "agent/privacy/privacy_filter.hpp"
 #include "common/clock.hpp"
 #include "common/event_validator.hpp"
 #include "common/metrics.hpp"
@@ -24,8 +25,11 @@ struct IngestOptions {
 
 class IngestService final : public Ingest {
  public:
+  // `privacy` (owned by the caller, may be null: no privacy processing) is applied to every valid
+  // event before it is stored, and redacts the raw text of quarantined input.
   IngestService(const EventValidator& validator, Outbox& outbox, IngestOptions options,
-                ClockPtr clock, metrics::Registry& metrics);
+                ClockPtr clock, metrics::Registry& metrics,
+                const privacy::PrivacyFilter* privacy = nullptr);
 
   IngestReport ingest_records(const std::vector<RawRecord>& records,
                               const IngestOrigin& origin) override;
@@ -39,9 +43,10 @@ class IngestService final : public Ingest {
  private:
   // Checks the store, stamps ids and times. False (with an error) for another store's event.
   bool stamp(Event& event, std::vector<schema::ValidationError>& errors);
+  // `device_frame`: raw bytes of an undecodable adapter frame rather than an event record.
   OutboxRecord quarantine_record(std::string_view raw, std::string_view reason,
                                  const std::vector<schema::ValidationError>& errors,
-                                 const IngestOrigin& origin);
+                                 const IngestOrigin& origin, bool device_frame = false);
   IngestReport commit(std::vector<OutboxRecord>&& records, std::vector<std::size_t>&& indexes,
                       IngestReport&& report, std::size_t valid_count);
 
@@ -51,6 +56,7 @@ class IngestService final : public Ingest {
   ClockPtr clock_;
   UuidV7Generator ids_;
   metrics::Registry& metrics_;
+  const privacy::PrivacyFilter* privacy_;
   metrics::Counter* accepted_[3];
   metrics::Counter* duplicates_;
   metrics::Counter* refused_;

@@ -48,6 +48,7 @@ Response ingest_answer(const IngestReport& report) {
                                report.storage_error->message + "; nothing was stored, retry");
   }
   nlohmann::json body = {{"accepted", report.accepted}, {"duplicates", report.duplicates}};
+  if (report.dropped_no_consent > 0) body["dropped_no_consent"] = report.dropped_no_consent;
   auto rejected = nlohmann::json::array();
   for (const auto& r : report.rejected) {
     nlohmann::json item = {{"index", r.index}, {"errors", errors_to_json(r.errors)}};

@@ -149,6 +149,9 @@ void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
   if (!receipt.loyalty.empty() && pseudonymizer != nullptr &&
       !pseudonymizer->pseudonymize(receipt.loyalty, loyalty_id)) {
     loyalty_id.clear();  // never the raw number
+  } else if (!receipt.loyalty.empty() && pseudonymizer == nullptr &&
+             context.agent_pseudonymizes_loyalty) {
+    loyalty_id = receipt.loyalty;  // hashed by the agent's privacy filter before it is stored
   }
   // One event per direction. A pure receipt keeps the receipt's totals; a mixed one gets the sum
   // of its lines per direction (the receipt's own totals are net and fit neither part).

@@ -28,7 +28,7 @@ struct PosReceipt {
   std::string transaction_type;  // "", "sale", "return", "refund" or "void" as the POS wrote it
   std::string register_id;
   std::string currency;
-  std::string loyalty;  // raw loyalty number; never leaves the decoder
+  std::string loyalty;  // raw loyalty number; leaves the decoder only to the agent's hashing
   std::string payment_method;
   UnixMillis occurred_at = 0;
   std::optional<double> total, tax, discount, subtotal;
@@ -40,13 +40,16 @@ struct PosReceipt {
 };
 
 struct PosEmitOptions {
-  std::string loyalty_key;        // HMAC-SHA256 key; without it loyalty numbers are dropped
+  // HMAC-SHA256 key; without it loyalty numbers are dropped, unless the agent pseudonymizes
+  // loyalty_id itself (DecoderContext::agent_pseudonymizes_loyalty; the two never combine).
+  std::string loyalty_key;
   std::string default_currency;   // when the receipt names none ("" = required)
 };
 
 // Appends one `purchase` (a pure sale, return or void) or two (a receipt mixing sold and returned
 // lines becomes a sale and a return "<order_id>-R"), or errors naming the field. `where` prefixes
-// messages ("line 12: " / "receipt R-1: "). `pseudonymizer` null: loyalty numbers are dropped.
+// messages ("line 12: " / "receipt R-1: "). `pseudonymizer` null: loyalty numbers are dropped
+// (or handed to the agent's pseudonymization, see DecoderContext).
 void emit_receipt(const PosReceipt& receipt, const PosEmitOptions& options,
                   LoyaltyPseudonymizer* pseudonymizer, const DecoderContext& context, const std::string& where, DecodeOutput& out);
 

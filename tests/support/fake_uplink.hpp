@@ -3,8 +3,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/forwarder/uplink.hpp"
@@ -15,10 +17,13 @@ namespace aisle::test {
 class FakeUplink final : public agent::Uplink {
  public:
   Status connect() override {
-    std::lock_guard lock(mutex_);
-    ++connect_calls;
-    if (!reachable) return make_error(ErrorCode::kUnavailable, "broker unreachable (fake)");
-    connected_ = true;
+    {
+      std::lock_guard lock(mutex_);
+      ++connect_calls;
+      if (!reachable) return make_error(ErrorCode::kUnavailable, "broker unreachable (fake)");
+      connected_ = true;
+    }
+    for (const auto& handler : connected_handlers_) handler();
     return ok_status();
   }
   bool connected() const override {
@@ -38,6 +43,30 @@ class FakeUplink final : public agent::Uplink {
   void on_ack(std::function<void(std::string)> handler) override { ack_handler_ = handler; }
   void on_connection_lost(std::function<void(std::string)> handler) override {
     lost_handler_ = handler;
+  }
+
+  void subscribe(const std::string& topic, MessageHandler handler) override {
+    subscriptions_[topic] = std::move(handler);
+  }
+  Status publish(const std::string& topic, const std::string& payload) override {
+    std::lock_guard lock(mutex_);
+    if (!connected_) return make_error(ErrorCode::kUnavailable, "not connected (fake)");
+    published_to.emplace_back(topic, payload);
+    return ok_status();
+  }
+  void on_connected(std::function<void()> handler) override {
+    connected_handlers_.push_back(std::move(handler));
+  }
+  // A message arrives on a subscribed topic (false: nothing subscribed to it).
+  bool deliver(const std::string& topic, const std::string& payload) {
+    auto it = subscriptions_.find(topic);
+    if (it == subscriptions_.end()) return false;
+    it->second(payload);
+    return true;
+  }
+  std::vector<std::pair<std::string, std::string>> published_on() const {
+    std::lock_guard lock(mutex_);
+    return published_to;
   }
 
   // The broker link breaks (the transport's thread would call the handler).
@@ -73,12 +102,15 @@ class FakeUplink final : public agent::Uplink {
   bool reachable = true;
   int connect_calls = 0;
   std::vector<std::string> published;
+  std::vector<std::pair<std::string, std::string>> published_to;  // publish(): (topic, payload)
 
  private:
   mutable std::mutex mutex_;
   bool connected_ = false;
   std::function<void(std::string)> ack_handler_;
   std::function<void(std::string)> lost_handler_;
+  std::map<std::string, MessageHandler> subscriptions_;
+  std::vector<std::function<void()>> connected_handlers_;
 };
 
 }  // namespace aisle::test

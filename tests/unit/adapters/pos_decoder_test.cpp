@@ -72,6 +72,23 @@ TEST_CASE("POS loyalty numbers never leave without a key", "[adapters][pos]") {
   CHECK(short_key.error().message.starts_with("decoder pos_jsonl: option 'loyalty_key': must be"));
 }
 
+TEST_CASE("POS loyalty numbers go to the agent's pseudonymization when it hashes loyalty_id",
+          "[adapters][pos]") {
+  // The agent refuses loyalty_key together with its own pseudonymization (no double hashing),
+  // so here the decoder hands the number over in-process and the agent hashes it.
+  DecoderContext context;
+  context.store_id = "store-1";
+  context.agent_pseudonymizes_loyalty = true;
+  auto decoder = make_decoder("pos_jsonl", nlohmann::json::object(), context);
+  REQUIRE(decoder.ok());
+  DecodeOutput out;
+  (*decoder)->decode(test::frame_of(R"({"receipt_id":"R1","currency":"EUR","loyalty":"LOY-1",)"
+                                    R"("items":[{"sku":"A","qty":1,"price":1}]})"),
+                     out);
+  REQUIRE(out.events.size() == 1);
+  CHECK(out.events[0].identities.at("loyalty_id") == "LOY-1");
+}
+
 TEST_CASE("POS JSON lines refuse receipts over max_items", "[adapters][pos]") {
   auto decoder = test::make_or_fail("pos_jsonl", {{"max_items", 2}});
   DecodeOutput out;
