@@ -523,6 +523,11 @@ std::size_t ProfileService::graph_memory_bytes() const {
 }
 
 Result<std::optional<ProfileView>> ProfileService::get(const std::string& profile_id) const {
+  return get(profile_id, impl_->options.history_limit);
+}
+
+Result<std::optional<ProfileView>> ProfileService::get(const std::string& profile_id,
+                                                       std::size_t history_limit) const {
   ProfileView view;
   std::uint32_t slot = kNoProfile;
   {
@@ -562,7 +567,8 @@ Result<std::optional<ProfileView>> ProfileService::get(const std::string& profil
   if (!history) return history.error();
   ResetGuard guard(**history);
   (*history)->bind_int64(1, slot);
-  (*history)->bind_int64(2, static_cast<std::int64_t>(impl_->options.history_limit));
+  (*history)->bind_int64(2, static_cast<std::int64_t>(std::min<std::size_t>(
+                                history_limit, std::numeric_limits<std::int64_t>::max())));
   for (;;) {
     auto row = (*history)->step();
     if (!row) return row.error();

@@ -65,6 +65,10 @@ class ProfileService {
   std::optional<std::string> lookup(std::string_view type, std::string_view value) const;
   // Follows merges: a merged-away id resolves to the survivor. nullopt when unknown or erased.
   Result<std::optional<ProfileView>> get(const std::string& profile_id) const;
+  // The same with the newest `history_limit` history entries instead of the configured number
+  // (an export takes them all).
+  Result<std::optional<ProfileView>> get(const std::string& profile_id,
+                                         std::size_t history_limit) const;
   // The profile's event ids, newest (latest committed) first. `after_cursor` is the last event id
   // of the previous page ("" = from the newest); one not on the profile is kInvalidArgument.
   // kNotFound when the profile is unknown or erased.
