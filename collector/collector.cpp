@@ -1,7 +1,9 @@
 #include "collector/collector.hpp"
 
 #include "collector/api/collector_api.hpp"
+#include "collector/api/privacy_api.hpp"
 #include "common/log.hpp"
+#include "common/wire/privacy.hpp"
 #include "common/wire/topics.hpp"
 
 namespace aisle::collector {
@@ -42,6 +44,7 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
                       "cannot open store " + cfg.store.path + ": " + store.error().message);
   }
   c->store_ = std::move(*store);
+  c->retention_ = std::make_unique<RetentionJob>(*c->store_, cfg.retention, c->clock_, c->metrics_);
   c->tracker_ = std::make_unique<StreamTracker>(c->metrics_);
   auto progress = c->store_->load_stream_progress();
   if (!progress) {
@@ -60,7 +63,23 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
       },
       c->clock_, c->metrics_, cfg.queue_batches, cfg.ingest_workers);
   BatchPipeline* pipeline = c->pipeline_.get();
-  c->mqtt_->on_message([pipeline](mqtt::Message&& message) { pipeline->submit(std::move(message)); });
+
+  auto privacy = PrivacyStack::open(
+      cfg, *c->store_, *c->tracker_,
+      [client](const std::string& topic, const std::string& payload) {
+        return client->publish(topic, payload);
+      },
+      c->clock_, c->metrics_);
+  if (!privacy) return privacy.error();
+  c->privacy_ = std::move(*privacy);
+  PrivacyStack* privacy_stack = c->privacy_.get();
+  c->pipeline_->set_commit_hooks(&privacy_stack->hooks());
+  c->mqtt_->on_message([pipeline, privacy_stack](mqtt::Message&& message) {
+    // Uplinks (consent sync requests, erasure receipts) are small and rare; batches go to the
+    // pipeline.
+    if (privacy_stack->on_uplink(message.topic, message.payload)) return;
+    pipeline->submit(std::move(message));
+  });
   Collector* self = c.get();
   c->mqtt_->on_connection_lost([self](const std::string& cause) {
     kLog.warn("connection to broker lost", {{"cause", cause}});
@@ -73,6 +92,9 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
 
   c->http_ingest_ = std::make_unique<HttpIngest>(*c->http_validator_, *c->store_, c->clock_,
                                                  c->metrics_);
+  c->http_ingest_->set_commit_hooks(&privacy_stack->hooks());
+  c->http_ingest_->set_consent_version_source(
+      [privacy_stack] { return privacy_stack->profiles().consent_version(); });
   c->keys_ = std::make_unique<ApiKeys>(cfg.write_keys, cfg.admin_keys);
   c->http_ = std::make_unique<http::HttpServer>(cfg.http, c->metrics_, "collector");
   CollectorApiContext api{*c->http_ingest_, *c->store_, *c->tracker_, *c->keys_, c->metrics_,
@@ -80,6 +102,7 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
   api.mqtt_connected = [client] { return client->connected(); };
   api.queued_batches = [pipeline] { return pipeline->queued(); };
   register_collector_api(*c->http_, std::move(api));
+  register_privacy_api(*c->http_, PrivacyApiContext{privacy_stack->erasures(), *c->keys_});
   c->metrics_.gauge_callback("aisle_collector_mqtt_connected", "1 when connected to the broker",
                              {}, [client] { return client->connected() ? 1.0 : 0.0; });
   c->metrics_.gauge("aisle_collector_info", "Build of this collector",
@@ -102,6 +125,11 @@ void Collector::connection_loop() {
     }
     Status status = mqtt_->connect();
     if (status) status = mqtt_->subscribe(subscription);
+    for (const char* kind : {"consent_sync", "erasure_receipt"}) {
+      if (status) {
+        status = mqtt_->subscribe(wire::shared_uplink_subscription(config_.share_group, kind));
+      }
+    }
     std::chrono::milliseconds wait;
     if (status) {
       connects.inc();
@@ -124,8 +152,10 @@ void Collector::connection_loop() {
 }
 
 Status Collector::start() {
+  privacy_->start();
   pipeline_->start();
   connection_thread_ = std::thread([this] { connection_loop(); });
+  retention_->start();
   if (auto status = http_->start(); !status) {
     return make_error(status.error().code, "HTTP API: " + status.error().message);
   }
@@ -138,6 +168,7 @@ void Collector::stop() {
   if (stopped_) return;
   stopped_ = true;
   kLog.info("stopping", {{"grace_ms", config_.shutdown_grace.count()}});
+  if (retention_) retention_->stop();
   if (http_) http_->stop();
   {
     std::lock_guard lock(connection_mutex_);
@@ -147,6 +178,7 @@ void Collector::stop() {
   if (connection_thread_.joinable()) connection_thread_.join();
   // Drain what already arrived (commit + ack) before the connection closes.
   if (pipeline_) pipeline_->stop(config_.shutdown_grace);
+  if (privacy_) privacy_->stop();
   if (mqtt_) mqtt_->disconnect();
   kLog.info("stopped");
 }

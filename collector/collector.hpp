@@ -15,6 +15,7 @@
 #include "collector/ingest/batch_processor.hpp"
 #include "collector/ingest/http_ingest.hpp"
 #include "collector/ingest/stream_tracker.hpp"
+#include "collector/privacy/privacy_stack.hpp"
 #include "collector/store/sqlite_event_store.hpp"
 #include "common/backoff.hpp"
 #include "common/event_validator.hpp"
@@ -41,6 +42,7 @@ class Collector {
   bool mqtt_connected() const { return mqtt_->connected(); }
   metrics::Registry& metrics() { return metrics_; }
   EventStore& store() { return *store_; }
+  PrivacyStack& privacy() { return *privacy_; }
 
  private:
   explicit Collector(CollectorConfig config, ClockPtr clock);
@@ -53,10 +55,12 @@ class Collector {
   std::unique_ptr<EventValidator> batch_validator_;  // batches: ids and times must be present
   std::unique_ptr<EventValidator> http_validator_;   // web/mobile: the collector fills them
   std::unique_ptr<SqliteEventStore> store_;
+  std::unique_ptr<RetentionJob> retention_;  // events older than store.events_retention
   std::unique_ptr<StreamTracker> tracker_;
   std::unique_ptr<BatchProcessor> processor_;
   std::unique_ptr<BatchPipeline> pipeline_;
   std::unique_ptr<HttpIngest> http_ingest_;
+  std::unique_ptr<PrivacyStack> privacy_;
   std::unique_ptr<ApiKeys> keys_;
   std::unique_ptr<mqtt::MqttClient> mqtt_;
   std::unique_ptr<http::HttpServer> http_;

@@ -1,5 +1,6 @@
 #include "collector/collector_config.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -75,6 +76,11 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
       duration_at(store_json, "receipts_retention",
                   std::chrono::milliseconds(c.store.receipts_retention_ms))
           .count();
+  c.retention.max_age_ms =
+      duration_at(store_json, "events_retention", std::chrono::milliseconds(0)).count();
+  c.retention.interval = duration_at(store_json, "retention_interval", c.retention.interval);
+  c.retention.batch_rows = store_json.value("retention_batch_rows", c.retention.batch_rows);
+  c.retention.pause = duration_at(store_json, "retention_pause", c.retention.pause);
 
   const json& mqtt_json = j.at("mqtt");
   c.mqtt.uri = mqtt_json.at("uri").get<std::string>();
@@ -112,6 +118,57 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   }
   c.shutdown_grace = duration_at(j, "shutdown_grace", c.shutdown_grace);
   c.watchdog = j.value("watchdog", true);
+
+  const std::string data_dir = std::filesystem::path(c.store.path).parent_path().string();
+  auto beside_store = [&](const char* name) {
+    return data_dir.empty() ? std::string(name) : data_dir + "/" + name;
+  };
+  const json& profiles_json = j.value("profiles", empty);
+  c.profiles.path = profiles_json.value("path", beside_store("profiles.db"));
+  c.profiles.synchronous_full = profiles_json.value("synchronous", "normal") == "full";
+  c.profiles.last_events = profiles_json.value("last_events", c.profiles.last_events);
+  c.profiles.history_limit = profiles_json.value("history_limit", c.profiles.history_limit);
+  c.profiles.max_unmerge_events =
+      profiles_json.value("max_unmerge_events", c.profiles.max_unmerge_events);
+  c.profiles.rules.shared_after_user_ids =
+      profiles_json.value("shared_after_user_ids", c.profiles.rules.shared_after_user_ids);
+  const json identity_types = profiles_json.value("identity_types", empty);
+  for (const auto& [type, rule_json] : identity_types.items()) {
+    // A configured type starts from its standard rule (or the custom default) and overrides.
+    profiles::IdentityTypeRule rule = c.profiles.rules.rule(type);
+    rule.max_per_profile = rule_json.value("max_per_profile", rule.max_per_profile);
+    rule.priority = rule_json.value("priority", rule.priority);
+    rule.links = rule_json.value("links", rule.links);
+    rule.shared_protection = rule_json.value("shared_protection", rule.shared_protection);
+    c.profiles.rules.types[type] = rule;
+  }
+  if (auto status = c.profiles.rules.validate(); !status) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string(origin) + ": /profiles: " + status.error().message);
+  }
+
+  const json& privacy_json = j.value("privacy", empty);
+  c.privacy.policy.without_analytics =
+      parse_no_consent_action(privacy_json.value("without_analytics", "drop"))
+          .value_or(NoConsentAction::kDrop);
+  c.privacy.policy.unknown_analytics_granted =
+      privacy_json.value("unknown_analytics", "granted") == "granted";
+  if (auto it = privacy_json.find("always_keep_types"); it != privacy_json.end()) {
+    c.privacy.policy.always_keep_types.clear();
+    for (const auto& t : *it) c.privacy.policy.always_keep_types.insert(t.get<std::string>());
+  }
+  const json anonymous_properties = privacy_json.value("anonymous_properties", empty);
+  for (const auto& [type, names] : anonymous_properties.items()) {
+    auto& kept = c.privacy.policy.anonymous_properties[type];
+    for (const auto& n : names) kept.insert(n.get<std::string>());
+  }
+  c.privacy.consent_sync_page = privacy_json.value("consent_sync_page", c.privacy.consent_sync_page);
+  c.privacy.erasures_path = privacy_json.value("erasures_path", beside_store("erasures.db"));
+  c.privacy.erasure_rebroadcast =
+      duration_at(privacy_json, "erasure_rebroadcast", c.privacy.erasure_rebroadcast);
+  c.privacy.fleet_ca_file = privacy_json.value("fleet_ca_file", c.mqtt.ca_file);
+
+  c.audit_path = j.value("audit", empty).value("path", beside_store("audit.log"));
   return c;
 }
 

@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "collector/privacy/privacy_hooks.hpp"
+#include "collector/profiles/identity_rules.hpp"
+#include "collector/store/retention_job.hpp"
 #include "collector/store/sqlite_event_store.hpp"
 #include "common/http/http_server.hpp"
 #include "common/log.hpp"
@@ -42,6 +45,8 @@ struct CollectorConfig {
   std::set<std::string, std::less<>> custom_identity_types;
 
   SqliteEventStoreOptions store;
+  // store.events_retention, retention_interval, retention_batch_rows, retention_pause.
+  RetentionOptions retention;
 
   mqtt::ClientOptions mqtt;
   std::string share_group = "aisle-collectors";
@@ -59,6 +64,27 @@ struct CollectorConfig {
 
   std::chrono::milliseconds shutdown_grace{10000};
   bool watchdog = true;
+
+  // Identity resolution (docs/profiles.md). Paths default to files next to store.path.
+  struct Profiles {
+    std::string path;
+    bool synchronous_full = false;
+    std::size_t last_events = 20;
+    std::size_t history_limit = 100;
+    std::size_t max_unmerge_events = 100000;
+    profiles::IdentityRules rules = profiles::IdentityRules::defaults();
+  } profiles;
+
+  // Consent policy, consent sync and erasure (docs/privacy.md).
+  struct Privacy {
+    PrivacyPolicy policy;
+    std::size_t consent_sync_page = 1000;
+    std::string erasures_path;
+    std::chrono::milliseconds erasure_rebroadcast{5 * 60 * 1000};
+    std::string fleet_ca_file;  // verifies agents' erasure receipts; default mqtt.ca_file
+  } privacy;
+
+  std::string audit_path;  // hash-chained audit log; default next to store.path
 
   std::vector<std::string> schema_dirs() const;
 };

@@ -114,6 +114,7 @@ void BatchPipeline::commit_loop() {
 
 void BatchPipeline::commit_one(ToCommit& item) {
   ProcessedBatch& batch = item.batch;
+  if (hooks_ && !batch.rejected_whole) hooks_->before_commit(batch.request, batch.events);
   const std::size_t event_count = batch.request.events.size();
   UnixMillis oldest_received = 0;
   for (const auto& e : batch.request.events) {
@@ -157,9 +158,11 @@ void BatchPipeline::commit_one(ToCommit& item) {
     }
     for (std::size_t i = 0; i < event_count; ++i) {
       if (!committed.duplicate_flags.empty() && committed.duplicate_flags[i]) continue;
-      latency_occurred_.observe(std::max<double>(0, (committed_at - batch.occurred_at[i]) / 1e3));
+      latency_occurred_.observe(
+          std::max<double>(0, (committed_at - batch.events[i].occurred_at) / 1e3));
       latency_received_.observe(std::max<double>(0, (committed_at - received_at[i]) / 1e3));
     }
+    if (hooks_ && !batch.rejected_whole) hooks_->after_commit(batch.request, batch.events, committed);
     if (batch.rejected_whole) {
       batches_rejected_.inc();
       kLog.warn("batch quarantined whole", {{"reason", batch.reject_reason},

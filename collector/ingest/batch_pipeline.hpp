@@ -18,6 +18,7 @@
 
 #include "collector/ingest/batch_processor.hpp"
 #include "collector/ingest/bounded_queue.hpp"
+#include "collector/ingest/commit_hooks.hpp"
 #include "collector/ingest/stream_tracker.hpp"
 #include "collector/store/event_store.hpp"
 #include "common/clock.hpp"
@@ -45,6 +46,9 @@ class BatchPipeline {
 
   std::size_t queued() const { return incoming_.size() + to_commit_.size(); }
 
+  // Privacy policy and profiles around each commit; set before start(). Null: none.
+  void set_commit_hooks(CommitHooks* hooks) { hooks_ = hooks; }
+
  private:
   struct Incoming {
     mqtt::Message message;
@@ -71,6 +75,7 @@ class BatchPipeline {
   std::vector<std::thread> process_threads_;
   std::thread commit_thread_;
   std::atomic<bool> processing_done_{false};
+  CommitHooks* hooks_ = nullptr;
 
   metrics::Counter& events_stored_;
   metrics::Counter& events_duplicate_;

@@ -49,7 +49,7 @@ void BatchProcessor::reject_whole(ProcessedBatch& out, std::string reason_class,
   entry.received_at = received_at;
   entry.quarantined_at = received_at;
   out.request.events.clear();
-  out.occurred_at.clear();
+  out.events.clear();
   out.request.quarantine.clear();
   out.request.quarantine.push_back(std::move(entry));
   out.rejected_whole = true;
@@ -96,7 +96,7 @@ ProcessedBatch BatchProcessor::process(std::string_view topic, std::string_view 
   receipt.last_seq = header->last_seq;
   out.request.receipt = std::move(receipt);
   out.request.events.reserve(batch->records.size());
-  out.occurred_at.reserve(batch->records.size());
+  out.events.reserve(batch->records.size());
 
   for (const auto& record : batch->records) {
     if (record.kind == 'q') {
@@ -154,10 +154,10 @@ ProcessedBatch BatchProcessor::process(std::string_view topic, std::string_view 
       out.request.quarantine.push_back(std::move(entry));
       continue;
     }
-    out.occurred_at.push_back(event.occurred_at);
     // The agent sent the canonical form (schema, event_id and received_at are required in
     // batches); store its text as is rather than re-serializing.
     out.request.events.push_back(to_stored_event(event, std::string(record.json), received_at));
+    out.events.push_back(std::move(event));
   }
   return out;
 }

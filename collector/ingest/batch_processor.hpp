@@ -26,8 +26,9 @@ struct ProcessedBatch {
   std::optional<wire::BatchHeader> header;
   bool rejected_whole = false;
   std::string reject_reason;
-  // Per-event latency inputs, parallel to request.events.
-  std::vector<UnixMillis> occurred_at;
+  // The decoded envelopes, parallel to request.events (properties left empty: the payload is
+  // stored as sent), for the commit hooks and the latency metrics.
+  std::vector<Event> events;
 };
 
 // What agent batches must carry on top of `base`: the edge has filled event_id, received_at and

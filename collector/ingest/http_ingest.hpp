@@ -2,10 +2,12 @@
 // answers as the agent), and quarantine replay. Invalid input is answered and quarantined.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "collector/collector_config.hpp"
+#include "collector/ingest/commit_hooks.hpp"
 #include "collector/store/event_store.hpp"
 #include "common/clock.hpp"
 #include "common/event_validator.hpp"
@@ -40,6 +42,14 @@ class HttpIngest {
   // Re-validates quarantined entries with the current schemas; what passes is stored.
   Result<ReplayReport> replay(const std::vector<std::int64_t>& ids);
 
+  // Privacy policy and profiles around each commit; set before serving. Null: none.
+  void set_commit_hooks(CommitHooks* hooks) { hooks_ = hooks; }
+  // The collector's current consent version, stamped on events that do not carry one (web and
+  // mobile events are accepted here, not at an agent).
+  void set_consent_version_source(std::function<std::uint64_t()> source) {
+    consent_version_ = std::move(source);
+  }
+
  private:
   bool accept(Event& event, const ApiKey& key, std::vector<schema::ValidationError>& errors);
 
@@ -50,6 +60,8 @@ class HttpIngest {
   metrics::Registry& metrics_;
   metrics::Counter& events_stored_;
   metrics::Counter& events_duplicate_;
+  CommitHooks* hooks_ = nullptr;
+  std::function<std::uint64_t()> consent_version_;
 };
 
 }  // namespace aisle::collector

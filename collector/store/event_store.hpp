@@ -125,6 +125,12 @@ class EventStore {
   virtual Result<std::vector<StoredEvent>> list_events(const EventQuery& q) = 0;
   virtual Result<std::optional<StoredEvent>> get_event(const std::string& event_id) = 0;
   virtual Result<std::uint64_t> count_events() = 0;
+  // Deletes the stored events with these ids (erasure) in one transaction; ids not stored (and
+  // strings that are not UUIDs, which cannot be) are skipped. Returns how many were deleted.
+  virtual Result<std::uint64_t> delete_events(const std::vector<std::string>& event_ids) = 0;
+  // Retention: deletes up to `max_rows` events with ingested_at < `cutoff`, oldest first, in one
+  // transaction, and returns how many went (fewer than max_rows: none older is left).
+  virtual Result<std::uint64_t> delete_events_before(UnixMillis cutoff, std::size_t max_rows) = 0;
 
   virtual Result<std::vector<StreamProgress>> load_stream_progress() = 0;
 };

@@ -334,13 +334,7 @@ Result<CommitResult> SqliteEventStore::commit(const CommitRequest& request) {
     metrics_.events_rows.set(static_cast<double>(events_rows_));
   }
   maybe_prune_locked();
-  if (wal_frames_ >= options_.checkpoint_frames) {
-    {
-      std::lock_guard checkpoint_lock(checkpoint_mutex_);
-      checkpoint_pending_ = true;
-    }
-    checkpoint_wanted_.notify_one();
-  }
+  maybe_checkpoint_locked();
   return result;
 }
 
@@ -436,6 +430,78 @@ Status SqliteEventStore::mark_replayed(const std::vector<std::int64_t>& ids, Uni
   if (status) status = writer_.exec("COMMIT");
   if (!status) writer_.rollback_quietly();
   return status;
+}
+
+Result<std::uint64_t> SqliteEventStore::delete_events(const std::vector<std::string>& event_ids) {
+  std::lock_guard lock(writer_mutex_);
+  std::uint64_t deleted = 0;
+  Status status = writer_.exec("BEGIN IMMEDIATE");
+  auto erase = writer_.cached("DELETE FROM events WHERE event_id = ?1");
+  if (status && !erase) status = erase.error();
+  for (std::size_t i = 0; status && i < event_ids.size(); ++i) {
+    const auto id = Uuid::parse(event_ids[i]);
+    if (!id) continue;  // never stored: ids are canonical UUIDs
+    (*erase)->bind_blob(1, id->bytes.data(), id->bytes.size());
+    status = (*erase)->run();
+    if (status) deleted += static_cast<std::uint64_t>(writer_.changes());
+  }
+  if (status) status = subtract_event_rows_locked(deleted);
+  if (status) status = writer_.exec("COMMIT");
+  if (!status) {
+    writer_.rollback_quietly();
+    return status.error();
+  }
+  events_rows_ -= static_cast<std::int64_t>(deleted);
+  metrics_.events_rows.set(static_cast<double>(events_rows_));
+  maybe_checkpoint_locked();
+  return deleted;
+}
+
+Result<std::uint64_t> SqliteEventStore::delete_events_before(UnixMillis cutoff,
+                                                             std::size_t max_rows) {
+  std::lock_guard lock(writer_mutex_);
+  Status status = writer_.exec("BEGIN IMMEDIATE");
+  // The subquery walks events_by_ingested (ingested_at, row_id) from its start: the oldest rows,
+  // at most max_rows of them, whatever the table's size.
+  auto erase = writer_.cached(
+      "DELETE FROM events WHERE row_id IN (SELECT row_id FROM events WHERE ingested_at < ?1 "
+      "ORDER BY ingested_at LIMIT ?2)");
+  if (status && !erase) status = erase.error();
+  std::uint64_t deleted = 0;
+  if (status) {
+    (*erase)->bind_int64(1, cutoff);
+    (*erase)->bind_int64(2, static_cast<std::int64_t>(std::min<std::size_t>(
+                                max_rows, static_cast<std::size_t>(kMaxSqlInteger))));
+    status = (*erase)->run();
+    if (status) deleted = static_cast<std::uint64_t>(writer_.changes());
+  }
+  if (status) status = subtract_event_rows_locked(deleted);
+  if (status) status = writer_.exec("COMMIT");
+  if (!status) {
+    writer_.rollback_quietly();
+    return status.error();
+  }
+  events_rows_ -= static_cast<std::int64_t>(deleted);
+  metrics_.events_rows.set(static_cast<double>(events_rows_));
+  maybe_checkpoint_locked();
+  return deleted;
+}
+
+Status SqliteEventStore::subtract_event_rows_locked(std::uint64_t deleted) {
+  if (deleted == 0) return ok_status();
+  auto count = writer_.cached(kAddEventRows);
+  if (!count) return count.error();
+  (*count)->bind_int64(1, -static_cast<std::int64_t>(deleted));
+  return (*count)->run();
+}
+
+void SqliteEventStore::maybe_checkpoint_locked() {
+  if (wal_frames_ < options_.checkpoint_frames) return;
+  {
+    std::lock_guard checkpoint_lock(checkpoint_mutex_);
+    checkpoint_pending_ = true;
+  }
+  checkpoint_wanted_.notify_one();
 }
 
 // --- retention ---

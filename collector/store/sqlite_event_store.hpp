@@ -80,6 +80,11 @@ class SqliteEventStore final : public EventStore {
   Result<std::optional<StoredEvent>> get_event(const std::string& event_id) override;
   // O(1): a row count maintained by commit().
   Result<std::uint64_t> count_events() override;
+  // Both deletions keep the events counter (and its gauge) in step and wake the checkpointer
+  // like commit() does. Freed pages are reused by later inserts; the file does not shrink.
+  Result<std::uint64_t> delete_events(const std::vector<std::string>& event_ids) override;
+  // Walks the ingested_at index: cost proportional to max_rows, not to the table.
+  Result<std::uint64_t> delete_events_before(UnixMillis cutoff, std::size_t max_rows) override;
 
   // One entry per stream ever committed, from the streams table (unaffected by pruning).
   Result<std::vector<StreamProgress>> load_stream_progress() override;
@@ -109,6 +114,10 @@ class SqliteEventStore final : public EventStore {
                        CommitResult& result);
   Result<std::uint64_t> prune_receipts_locked(std::size_t max_rows);
   void maybe_prune_locked();
+  // After a write transaction: wakes the checkpoint thread once the WAL is large enough.
+  void maybe_checkpoint_locked();
+  // Subtracts deleted rows from the events counter inside the open transaction.
+  Status subtract_event_rows_locked(std::uint64_t deleted);
 
   void checkpoint_loop();
 
