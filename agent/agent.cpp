@@ -81,6 +81,18 @@ Status check_adapters(const AgentConfig& config) {
   return ok_status();
 }
 
+Status check_privacy(const AgentConfig& config) {
+  auto registry = schema::Registry::load(config.schema_dirs());
+  if (!registry) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "cannot load event schemas:\n" + registry.error().message);
+  }
+  metrics::Registry scratch;
+  auto filter = privacy::PrivacyFilter::create(config.privacy, **registry, nullptr, scratch);
+  if (!filter) return filter.error();
+  return ok_status();
+}
+
 Agent::Agent(AgentConfig config, ClockPtr clock)
     : config_(std::move(config)), clock_(std::move(clock)) {}
 
@@ -158,6 +170,16 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
       *agent->consent_cache_, *agent->uplink_, address, agent->clock_,
       c.privacy.consent.sync_timeout, agent->metrics_);
   agent->consent_sync_->attach();
+  agent->erasure_ = std::make_unique<ErasureHandler>(
+      *agent->outbox_,
+      AgentIdentity{c.tenant, c.store_id, c.agent_id, c.mqtt.key_file, c.mqtt.cert_file},
+      agent->clock_, agent->metrics_);
+  privacy::ConsentCache* cache = agent->consent_cache_.get();
+  agent->erasure_->add_cache_purger(
+      [cache](const std::vector<std::string>& identities) { return cache->purge(identities); });
+  agent->erasure_listener_ = std::make_unique<ErasureListener>(*agent->erasure_, *agent->uplink_,
+                                                               address, agent->metrics_);
+  agent->erasure_listener_->attach();
   agent->forwarder_ = std::make_unique<Forwarder>(*agent->outbox_, *agent->uplink_, c.forwarder,
                                                   address, agent->clock_, agent->metrics_);
   Forwarder* forwarder = agent->forwarder_.get();
@@ -219,6 +241,7 @@ void Agent::stop() {
   for (const auto& runner : adapters_) runner->stop();
   // Stop answering first so no request is half-accepted, then drain the forwarder.
   if (http_) http_->stop();
+  if (erasure_listener_) erasure_listener_->stop();  // an erasure in progress finishes first
   if (forwarder_) forwarder_->stop(config_.shutdown_grace);
   if (outbox_) {
     if (auto status = outbox_->maintain(); !status) {

@@ -14,6 +14,8 @@
 #include "agent/outbox/sqlite_outbox.hpp"
 #include "agent/privacy/consent_cache.hpp"
 #include "agent/privacy/consent_sync.hpp"
+#include "agent/privacy/erasure.hpp"
+#include "agent/privacy/erasure_listener.hpp"
 #include "agent/privacy/privacy_filter.hpp"
 #include "common/event_validator.hpp"
 #include "common/http/http_server.hpp"
@@ -26,6 +28,9 @@ namespace aisle::agent {
 // Builds (without starting) every configured adapter's transport and decoder, so that
 // --check-config finds what Agent::create() would refuse; the error names the adapter and key.
 Status check_adapters(const AgentConfig& config);
+// Loads the schemas and checks the privacy section against them (the key file, minimization and
+// anonymization lists keeping required properties, pseudonymized properties), as create() does.
+Status check_privacy(const AgentConfig& config);
 
 class Agent {
  public:
@@ -74,6 +79,8 @@ class Agent {
   std::unique_ptr<IngestService> ingest_;
   // Declared before uplink_: destroyed after it, so no MQTT callback outlives its target.
   std::unique_ptr<privacy::ConsentSync> consent_sync_;
+  std::unique_ptr<ErasureHandler> erasure_;
+  std::unique_ptr<ErasureListener> erasure_listener_;
   UplinkPtr uplink_;
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<http::HttpServer> http_;
