@@ -70,6 +70,10 @@ int main(int argc, char** argv) {
       std::cerr << "aisle-agent: " << config_path << ": " << status.error().message << "\n";
       return aisle::kExitConfig;
     }
+    if (auto status = aisle::agent::check_privacy(*config); !status) {
+      std::cerr << "aisle-agent: " << config_path << ": " << status.error().message << "\n";
+      return aisle::kExitConfig;
+    }
     std::cout << config_path << ": ok\n";
     return 0;
   }

@@ -71,9 +71,9 @@ OutboxRecord IngestService::quarantine_record(std::string_view raw, std::string_
     kept = std::string(raw);
   } else if (device_frame) {
     constexpr std::string_view kAdapterPrefix = "adapter:";
-    const std::string_view adapter = std::string_view(origin.name).starts_with(kAdapterPrefix)
-                                         ? std::string_view(origin.name).substr(kAdapterPrefix.size())
-                                         : std::string_view();
+    const std::string_view name = origin.name;
+    const std::string_view adapter =
+        name.starts_with(kAdapterPrefix) ? name.substr(kAdapterPrefix.size()) : std::string_view();
     redacted = privacy_->redacts_frames_of(adapter);
     if (!redacted) kept = std::string(raw);
   } else {

@@ -60,9 +60,9 @@ Result<std::unique_ptr<ConsentCache>> ConsentCache::open(const std::string& path
                           std::to_string(*user_version) + "; this agent knows up to " +
                           std::to_string(kConsentCacheSchemaVersion));
   }
-  if (auto s = db->exec("PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;BEGIN;" +
-                        std::string(kSchema) + "PRAGMA user_version=" +
-                        std::to_string(kConsentCacheSchemaVersion) + ";COMMIT;");
+  if (auto s = db->exec(
+          "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;BEGIN;" + std::string(kSchema) +
+          "PRAGMA user_version=" + std::to_string(kConsentCacheSchemaVersion) + ";COMMIT;");
       !s) {
     db->rollback_quietly();
     return cache_error(s.error(), "create schema in " + path);

@@ -33,13 +33,12 @@ ConsentSync::ConsentSync(ConsentCache& cache, Uplink& uplink, wire::AgentAddress
   metrics.gauge_callback("aisle_agent_consent_cache_version",
                          "The collector consent version the agent's cache is complete up to", {},
                          [this] { return static_cast<double>(cache_.version()); });
-  metrics.gauge_callback("aisle_agent_consent_cache_entries", "Identities in the consent cache",
-                         {}, [this] { return static_cast<double>(cache_.size()); });
+  metrics.gauge_callback("aisle_agent_consent_cache_entries", "Identities in the consent cache", {},
+                         [this] { return static_cast<double>(cache_.size()); });
 }
 
 void ConsentSync::attach() {
-  uplink_.subscribe(broadcast_topic_,
-                    [this](std::string payload) { on_message(payload, false); });
+  uplink_.subscribe(broadcast_topic_, [this](std::string payload) { on_message(payload, false); });
   uplink_.subscribe(answer_topic_, [this](std::string payload) { on_message(payload, true); });
   uplink_.on_connected([this] { on_connected(); });
 }

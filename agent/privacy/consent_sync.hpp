@@ -14,9 +14,8 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "agent/forwarder/uplink.hpp"
 #include "agent/privacy/consent_cache.hpp"

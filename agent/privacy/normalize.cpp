@@ -12,8 +12,12 @@ constexpr std::size_t kMaxEmailBytes = 254;  // RFC 5321 path limit
 constexpr std::size_t kMinPhoneDigits = 7;   // shortest national plans plus country code
 constexpr std::size_t kMaxPhoneDigits = 15;  // E.164
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 Error invalid(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
@@ -141,8 +145,8 @@ std::string truncate_ip(std::string_view ip, int ipv4_prefix, int ipv6_prefix) {
   }
   std::array<unsigned char, 16> v6{};
   if (inet_pton(AF_INET6, text, v6.data()) != 1) return {};
-  static constexpr std::array<unsigned char, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0,
-                                                                 0, 0, 0, 0, 0xFF, 0xFF};
+  static constexpr std::array<unsigned char, 12> kMappedPrefix = {0, 0, 0, 0, 0,    0,
+                                                                  0, 0, 0, 0, 0xFF, 0xFF};
   if (std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), v6.begin())) {
     // An IPv4 client seen through a dual-stack socket: its IPv4 rule applies.
     mask(v6, 12, ipv4_prefix);

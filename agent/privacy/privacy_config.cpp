@@ -60,7 +60,7 @@ Result<PrivacyOptions> parse_privacy_options(const json& privacy, std::string_vi
       auto& kinds = ps.properties[type];
       for (const auto& [field, kind] : fields.items()) {
         const std::string k = kind.get<std::string>();
-        kinds[field] = k == "email" ? FieldKind::kEmail
+        kinds[field] = k == "email"   ? FieldKind::kEmail
                        : k == "phone" ? FieldKind::kPhone
                                       : FieldKind::kText;
       }

@@ -28,9 +28,9 @@ std::vector<const schema::LoadedSchema*> schemas_of(const schema::Registry& regi
 }
 
 // A list of kept properties must keep every required property of every version of its type.
-Status check_keeps_required(std::string_view key, const schema::Registry& registry,
-                            const std::map<std::string, std::set<std::string, std::less<>>,
-                                           std::less<>>& lists) {
+Status check_keeps_required(
+    std::string_view key, const schema::Registry& registry,
+    const std::map<std::string, std::set<std::string, std::less<>>, std::less<>>& lists) {
   for (const auto& [type, keep] : lists) {
     const auto schemas = schemas_of(registry, type);
     if (schemas.empty()) {
@@ -42,9 +42,9 @@ Status check_keeps_required(std::string_view key, const schema::Registry& regist
       if (required == s->document.end() || !required->is_array()) continue;
       for (const auto& name : *required) {
         if (!name.is_string() || keep.count(name.get<std::string>())) continue;
-        return config_error(std::string(key) + "." + type + ": would remove the required property '" +
-                            name.get<std::string>() + "' of " + s->uri +
-                            "; add it to the list (events must stay valid)");
+        return config_error(std::string(key) + "." + type +
+                            ": would remove the required property '" + name.get<std::string>() +
+                            "' of " + s->uri + "; add it to the list (events must stay valid)");
       }
     }
   }
@@ -93,7 +93,9 @@ Status check_pseudonymized_properties(const PseudonymizationOptions& p,
   return ok_status();
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -287,6 +289,7 @@ PrivacyAction PrivacyFilter::apply(Event& event, std::string* properties_text,
   if (options_.ip_truncation.enabled && event.context && !event.context->ip.empty()) {
     event.context->ip = truncate_ip(event.context->ip, options_.ip_truncation.ipv4_prefix,
                                     options_.ip_truncation.ipv6_prefix);
+    if (event.context->ip.empty() && event.context->user_agent.empty()) event.context.reset();
     ips_truncated_->inc();
   }
   if (cache_ != nullptr) event.consent_version = cache_->version();
@@ -320,8 +323,7 @@ std::string PrivacyFilter::redact_record(std::string_view raw, bool& redacted) c
   if (pseudonymizer_) {
     auto type = j.find("type");
     auto properties = j.find("properties");
-    if (type != j.end() && type->is_string() && properties != j.end() &&
-        properties->is_object()) {
+    if (type != j.end() && type->is_string() && properties != j.end() && properties->is_object()) {
       auto fields = options_.pseudonymization.properties.find(type->get<std::string>());
       if (fields != options_.pseudonymization.properties.end()) {
         for (const auto& [field, kind] : fields->second) {
@@ -338,10 +340,10 @@ std::string PrivacyFilter::redact_record(std::string_view raw, bool& redacted) c
     if (context != j.end() && context->is_object()) {
       auto ip = context->find("ip");
       if (ip != context->end()) {
-        *ip = ip->is_string() ? truncate_ip(ip->get<std::string>(),
-                                            options_.ip_truncation.ipv4_prefix,
-                                            options_.ip_truncation.ipv6_prefix)
-                              : std::string();
+        *ip = ip->is_string()
+                  ? truncate_ip(ip->get<std::string>(), options_.ip_truncation.ipv4_prefix,
+                                options_.ip_truncation.ipv6_prefix)
+                  : std::string();
         redacted = true;
       }
     }

@@ -21,8 +21,8 @@ enum class ConsentAction { kAllow, kDrop, kAnonymize };
 
 struct PseudonymizationOptions {
   bool enabled = false;
-  std::string key_file;             // the per-tenant HMAC key (same file in every store)
-  std::size_t min_key_bytes = 32;   // a shorter key file refuses start
+  std::string key_file;            // the per-tenant HMAC key (same file in every store)
+  std::size_t min_key_bytes = 32;  // a shorter key file refuses start
   // Identity types replaced by their HMAC: "email" -> email_sha256, "phone" -> phone_sha256,
   // any other type (loyalty_id, custom types) in place.
   std::set<std::string, std::less<>> identities{"email", "phone", "loyalty_id"};
@@ -38,7 +38,7 @@ struct IpTruncationOptions {
 };
 
 struct ConsentPolicyOptions {
-  std::string cache_path;  // default: consent.db beside the outbox
+  std::string cache_path;                            // default: consent.db beside the outbox
   ConsentAction on_denied = ConsentAction::kDrop;    // kDrop or kAnonymize
   ConsentAction on_unknown = ConsentAction::kAllow;  // any of the three
   // Types never filtered by consent: a `consent` event is how a denial reaches the collector.

@@ -20,14 +20,14 @@ Result<Pseudonymizer> Pseudonymizer::from_key_file(const std::string& path,
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string key = buffer.str();
-  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ' ||
-                          key.back() == '\t')) {
+  while (!key.empty() &&
+         (key.back() == '\n' || key.back() == '\r' || key.back() == ' ' || key.back() == '\t')) {
     key.pop_back();
   }
   if (key.size() < min_key_bytes) {
     return make_error(ErrorCode::kInvalidArgument,
-                      where + "the key is " + std::to_string(key.size()) +
-                          " bytes; at least " + std::to_string(min_key_bytes) +
+                      where + "the key is " + std::to_string(key.size()) + " bytes; at least " +
+                          std::to_string(min_key_bytes) +
                           " are required (e.g. `openssl rand -hex 32 > " + path + "`)");
   }
   return Pseudonymizer(std::move(key), std::move(phone_rules));
@@ -45,8 +45,7 @@ Result<std::string> Pseudonymizer::pseudonymize(FieldKind kind, std::string_view
       if (!phone) return phone.error();
       return crypto::hmac_sha256_hex(key_, *phone);
     }
-    case FieldKind::kText:
-      break;
+    case FieldKind::kText: break;
   }
   const std::string_view text = trim(raw);
   if (text.empty()) return make_error(ErrorCode::kInvalidArgument, "empty after trimming");

@@ -32,8 +32,7 @@ std::unique_ptr<ConsentCache> open_cache(const test::TempDir& dir) {
   return std::move(*cache);
 }
 
-const std::map<std::string, std::string> kJane{{"user_id", "cust-1"},
-                                               {"anonymous_id", "anon-7"}};
+const std::map<std::string, std::string> kJane{{"user_id", "cust-1"}, {"anonymous_id", "anon-7"}};
 
 }  // namespace
 
@@ -44,8 +43,9 @@ TEST_CASE("consent updates apply on top of the cache version and survive a resta
     auto cache = open_cache(dir);
     CHECK(cache->version() == 0);
     CHECK(cache->analytics_for(kJane) == ConsentState::kUnknown);
-    auto r = cache->apply(update(0, 2, {entry("user_id:cust-1", ConsentState::kGranted, 1),
-                                        entry("user_id:cust-2", ConsentState::kDenied, 2)}));
+    auto r = cache->apply(update(0, 2,
+                                 {entry("user_id:cust-1", ConsentState::kGranted, 1),
+                                  entry("user_id:cust-2", ConsentState::kDenied, 2)}));
     REQUIRE(r);
     CHECK(r->outcome == ApplyOutcome::kApplied);
     CHECK(r->entries_stored == 2);
@@ -83,16 +83,18 @@ TEST_CASE("entries not newer than the held ones are ignored, so replays are harm
   auto cache = open_cache(dir);
   REQUIRE(cache->apply(update(0, 5, {entry("user_id:cust-1", ConsentState::kDenied, 5)})));
   // An overlapping sync page that still carries the older decision.
-  auto r = cache->apply(update(0, 6, {entry("user_id:cust-1", ConsentState::kGranted, 3),
-                                      entry("user_id:cust-9", ConsentState::kGranted, 6)}));
+  auto r = cache->apply(update(0, 6,
+                               {entry("user_id:cust-1", ConsentState::kGranted, 3),
+                                entry("user_id:cust-9", ConsentState::kGranted, 6)}));
   REQUIRE(r);
   CHECK(r->entries_stored == 1);
   CHECK(r->entries_ignored == 1);
   CHECK(cache->version() == 6);
   CHECK(cache->find("user_id:cust-1")->flags.analytics == ConsentState::kDenied);
   // Within one update the newest entry of an identity wins.
-  REQUIRE(cache->apply(update(6, 8, {entry("user_id:cust-9", ConsentState::kDenied, 8),
-                                     entry("user_id:cust-9", ConsentState::kGranted, 7)})));
+  REQUIRE(cache->apply(update(6, 8,
+                              {entry("user_id:cust-9", ConsentState::kDenied, 8),
+                               entry("user_id:cust-9", ConsentState::kGranted, 7)})));
   CHECK(cache->find("user_id:cust-9")->flags.analytics == ConsentState::kDenied);
 }
 
@@ -100,8 +102,9 @@ TEST_CASE("purge removes the identities' entries for good", "[agent][privacy][co
   test::TempDir dir("aisle-consent");
   {
     auto cache = open_cache(dir);
-    REQUIRE(cache->apply(update(0, 2, {entry("user_id:cust-1", ConsentState::kDenied, 1),
-                                       entry("user_id:cust-2", ConsentState::kGranted, 2)})));
+    REQUIRE(cache->apply(update(0, 2,
+                                {entry("user_id:cust-1", ConsentState::kDenied, 1),
+                                 entry("user_id:cust-2", ConsentState::kGranted, 2)})));
     CHECK(cache->purge({"user_id:cust-1", "email_sha256:none"}) == 1);
     CHECK(cache->purge({"user_id:cust-1"}) == 0);
     CHECK(cache->size() == 1);
@@ -146,9 +149,9 @@ TEST_CASE("the agent asks for a sync on connect, applies the pages, and heals a 
   CHECK(wire::decode_consent_sync(sent[0].second)->since_version == 0);
 
   // The answer in two pages.
-  REQUIRE(uplink.deliver(answers, wire::encode_consent_update(update(
-                                      0, 2, {entry("user_id:cust-1", ConsentState::kGranted, 2)},
-                                      true))));
+  REQUIRE(uplink.deliver(
+      answers, wire::encode_consent_update(
+                   update(0, 2, {entry("user_id:cust-1", ConsentState::kGranted, 2)}, true))));
   CHECK(sync.status()["sync_pending"] == true);
   REQUIRE(uplink.deliver(answers, wire::encode_consent_update(update(
                                       2, 4, {entry("user_id:cust-2", ConsentState::kDenied, 4)}))));
@@ -156,18 +159,21 @@ TEST_CASE("the agent asks for a sync on connect, applies the pages, and heals a 
   CHECK(sync.status()["sync_pending"] == false);
 
   // A broadcast on top applies; one after a missed broadcast asks for a sync from version 5.
-  REQUIRE(uplink.deliver(broadcast, wire::encode_consent_update(update(
-                                        4, 5, {entry("user_id:cust-1", ConsentState::kDenied, 5)}))));
+  REQUIRE(
+      uplink.deliver(broadcast, wire::encode_consent_update(update(
+                                    4, 5, {entry("user_id:cust-1", ConsentState::kDenied, 5)}))));
   CHECK(cache->analytics_for({{"user_id", "cust-1"}}) == ConsentState::kDenied);
-  REQUIRE(uplink.deliver(broadcast, wire::encode_consent_update(update(
-                                        6, 7, {entry("user_id:cust-3", ConsentState::kDenied, 7)}))));
+  REQUIRE(
+      uplink.deliver(broadcast, wire::encode_consent_update(update(
+                                    6, 7, {entry("user_id:cust-3", ConsentState::kDenied, 7)}))));
   CHECK(cache->version() == 5);
   sent = uplink.published_on();
   REQUIRE(sent.size() == 2);
   CHECK(wire::decode_consent_sync(sent[1].second)->since_version == 5);
   // Another gap while that sync is pending does not ask again...
-  REQUIRE(uplink.deliver(broadcast, wire::encode_consent_update(update(
-                                        7, 8, {entry("user_id:cust-4", ConsentState::kDenied, 8)}))));
+  REQUIRE(
+      uplink.deliver(broadcast, wire::encode_consent_update(update(
+                                    7, 8, {entry("user_id:cust-4", ConsentState::kDenied, 8)}))));
   CHECK(uplink.published_on().size() == 2);
   // ...but once the answer ends below a version already seen (8), it asks from there.
   REQUIRE(uplink.deliver(answers, wire::encode_consent_update(update(
@@ -178,8 +184,9 @@ TEST_CASE("the agent asks for a sync on connect, applies the pages, and heals a 
   CHECK(wire::decode_consent_sync(sent[2].second)->since_version == 7);
   // A pending sync that is never answered is repeated on the next gap after the timeout.
   clock->advance(std::chrono::seconds(31));
-  REQUIRE(uplink.deliver(broadcast, wire::encode_consent_update(update(
-                                        9, 10, {entry("user_id:cust-5", ConsentState::kDenied, 10)}))));
+  REQUIRE(
+      uplink.deliver(broadcast, wire::encode_consent_update(update(
+                                    9, 10, {entry("user_id:cust-5", ConsentState::kDenied, 10)}))));
   CHECK(uplink.published_on().size() == 4);
   // Garbage is counted and ignored.
   REQUIRE(uplink.deliver(broadcast, "{not json"));

@@ -114,7 +114,9 @@ json event(const std::string& type) {
   return e;
 }
 
-std::string hmac(const std::string& normalized) { return crypto::hmac_sha256_hex(kKey, normalized); }
+std::string hmac(const std::string& normalized) {
+  return crypto::hmac_sha256_hex(kKey, normalized);
+}
 
 }  // namespace
 
@@ -146,8 +148,7 @@ TEST_CASE("a missing or short pseudonymization key refuses start, naming the fil
   c.privacy.pseudonymization.key_file = dir.file("missing.key");
   auto missing = Agent::create(c, nullptr, std::make_unique<test::FakeUplink>());
   REQUIRE_FALSE(missing);
-  CHECK(missing.error().message.find("missing.key: cannot open the key file") !=
-        std::string::npos);
+  CHECK(missing.error().message.find("missing.key: cannot open the key file") != std::string::npos);
   test::write_file(dir.file("short.key"), "too-short\n");
   c.privacy.pseudonymization.key_file = dir.file("short.key");
   auto short_key = Agent::create(c, nullptr, std::make_unique<test::FakeUplink>());
@@ -171,6 +172,40 @@ TEST_CASE("a minimization list without a required property refuses start, naming
   REQUIRE_FALSE(created);
   CHECK(created.error().message.find("properties.product_view.gtin") != std::string::npos);
   CHECK(created.error().message.find("has 'pattern'") != std::string::npos);
+}
+
+TEST_CASE("the example config's privacy section parses and passes the schema checks",
+          "[agent][privacy]") {
+  const std::string path =
+      std::string(AISLE_SCHEMAS_SOURCE_DIR) + "/../packaging/config/agent.example.json";
+  auto config = load_agent_config(path);
+  REQUIRE(config);
+  const privacy::PrivacyOptions& p = config->privacy;
+  CHECK(p.pseudonymization.enabled);
+  CHECK(p.pseudonymization.key_file == "/etc/aisle/pseudonymization.key");
+  CHECK(p.pseudonymization.identities ==
+        std::set<std::string, std::less<>>{"email", "loyalty_id", "phone"});
+  CHECK(p.pseudonymization.phone.default_country_code == "49");
+  CHECK(p.ip_truncation.ipv6_prefix == 48);
+  CHECK(p.minimization.at("page_view").count("url") == 1);
+  CHECK(p.consent.on_denied == privacy::ConsentAction::kDrop);
+  CHECK(p.consent.cache_path == "/var/lib/aisle-agent/consent.db");
+  CHECK(p.consent.sync_timeout == std::chrono::seconds(30));
+  // With a key in place, the schema checks of --check-config pass.
+  test::TempDir dir("aisle-privacy");
+  test::write_file(dir.file("tenant.key"), kKey);
+  config->privacy.pseudonymization.key_file = dir.file("tenant.key");
+  config->schemas_builtin_dir = AISLE_SCHEMAS_SOURCE_DIR;
+  config->schemas_extra_dirs.clear();
+  CHECK(check_privacy(*config));
+  // An anonymizing policy without lists is refused by the config parser.
+  auto refused = parse_agent_config(
+      R"({"tenant":"acme","store_id":"s","agent_id":"a","outbox":{"path":"/tmp/o.db"},
+          "mqtt":{"uri":"ssl://b:8883","ca_file":"c","cert_file":"c","key_file":"k"},
+          "privacy":{"consent":{"on_denied":"anonymize"}}})",
+      "inline");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("/privacy/consent/anonymize_keep") != std::string::npos);
 }
 
 TEST_CASE("a POS adapter with its own loyalty_key is refused while the agent hashes loyalty_id",
@@ -217,9 +252,10 @@ TEST_CASE("raw e-mail, phone and loyalty numbers are hashed and the IP truncated
   }
 }
 
-TEST_CASE("an identifier that cannot be normalized is rejected, naming the field, and "
-          "quarantined without its raw value",
-          "[agent][privacy]") {
+TEST_CASE(
+    "an identifier that cannot be normalized is rejected, naming the field, and "
+    "quarantined without its raw value",
+    "[agent][privacy]") {
   PrivacyAgent a;
   json e = event("identify");
   e["identities"] = {{"phone", "call me maybe"}, {"email", "jane@example.com"}};
@@ -295,9 +331,10 @@ TEST_CASE("without analytics consent events are dropped under the drop policy",
         std::string::npos);
 }
 
-TEST_CASE("without analytics consent events are anonymized under the anonymize policy, and "
-          "unknown consent follows its own setting",
-          "[agent][privacy][consent]") {
+TEST_CASE(
+    "without analytics consent events are anonymized under the anonymize policy, and "
+    "unknown consent follows its own setting",
+    "[agent][privacy][consent]") {
   PrivacyAgent a([](AgentConfig& c) {
     c.privacy.consent.on_denied = privacy::ConsentAction::kAnonymize;
     c.privacy.consent.on_unknown = privacy::ConsentAction::kDrop;

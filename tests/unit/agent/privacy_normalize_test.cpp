@@ -18,16 +18,15 @@ TEST_CASE("e-mail addresses are trimmed and lowercased", "[agent][privacy]") {
   CHECK(*normalize_email("a+tag@b.nl") == "a+tag@b.nl");
 }
 
-TEST_CASE("text that cannot be an e-mail address is refused with the reason",
-          "[agent][privacy]") {
+TEST_CASE("text that cannot be an e-mail address is refused with the reason", "[agent][privacy]") {
   struct Case {
     const char* raw;
     const char* reason;
   };
-  for (const Case& c : {Case{"", "empty"}, Case{"   ", "empty"}, Case{"jane.example.com", "no '@'"},
-                        Case{"@example.com", "nothing before '@'"},
-                        Case{"jane@", "no domain after '@'"},
-                        Case{"jane doe@example.com", "contains ' '"}}) {
+  for (const Case& c :
+       {Case{"", "empty"}, Case{"   ", "empty"}, Case{"jane.example.com", "no '@'"},
+        Case{"@example.com", "nothing before '@'"}, Case{"jane@", "no domain after '@'"},
+        Case{"jane doe@example.com", "contains ' '"}}) {
     INFO(c.raw);
     auto r = normalize_email(c.raw);
     REQUIRE_FALSE(r);
@@ -53,8 +52,7 @@ TEST_CASE("what cannot be a phone number is refused with the reason", "[agent][p
   CHECK(phone_or_error("", de) == "error: not a phone number: empty");
   CHECK(phone_or_error("call me", de).find("contains 'c'") != std::string::npos);
   CHECK(phone_or_error("030 1234567 ext 12", de).find("contains 'e'") != std::string::npos);
-  CHECK(phone_or_error("49+301234567", de).find("'+' is only allowed first") !=
-        std::string::npos);
+  CHECK(phone_or_error("49+301234567", de).find("'+' is only allowed first") != std::string::npos);
   CHECK(phone_or_error("+123", de).find("3 digits") != std::string::npos);
   CHECK(phone_or_error("+49 30 1234567 8901234", de).find("digits") != std::string::npos);
   CHECK(phone_or_error("+049301234567", de).find("country code starts with 0") !=
