@@ -2,6 +2,7 @@
 
 #include "collector/api/collector_api.hpp"
 #include "collector/api/privacy_api.hpp"
+#include "collector/api/profile_api.hpp"
 #include "common/log.hpp"
 #include "common/wire/privacy.hpp"
 #include "common/wire/topics.hpp"
@@ -103,6 +104,17 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
   api.queued_batches = [pipeline] { return pipeline->queued(); };
   register_collector_api(*c->http_, std::move(api));
   register_privacy_api(*c->http_, PrivacyApiContext{privacy_stack->erasures(), *c->keys_});
+  ProfileApiContext profile_api{privacy_stack->profiles(), *c->store_, *c->keys_, c->metrics_};
+  profile_api.on_consent_change = [privacy_stack](const profiles::ConsentChange& change) {
+    privacy_stack->publish_consent_change(change, "api");
+  };
+  profile_api.audit = [privacy_stack](const std::string& actor, const std::string& action,
+                                      const std::string& target, const nlohmann::json& details) {
+    privacy_stack->audit_record(actor, action, target, details);
+  };
+  profile_api.clock = c->clock_;
+  profile_api.custom_identity_types = cfg.custom_identity_types;
+  register_profile_api(*c->http_, std::move(profile_api));
   c->metrics_.gauge_callback("aisle_collector_mqtt_connected", "1 when connected to the broker",
                              {}, [client] { return client->connected() ? 1.0 : 0.0; });
   c->metrics_.gauge("aisle_collector_info", "Build of this collector",

@@ -57,6 +57,11 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   c.http.idle_timeout = duration_at(http_json, "idle_timeout", std::chrono::seconds(30));
   c.http.max_keep_alive_requests = http_json.value("max_keep_alive_requests", 10000);
   c.max_events_per_request = http_json.value("max_events_per_request", 10000);
+  if (auto tls = http_json.find("tls"); tls != http_json.end()) {
+    c.http.tls_cert_file = tls->at("cert_file").get<std::string>();
+    c.http.tls_key_file = tls->at("key_file").get<std::string>();
+    c.http.tls_client_ca_file = tls->value("client_ca_file", "");
+  }
 
   const json& schemas_json = j.value("schemas", empty);
   c.schemas_builtin_dir = schemas_json.value("builtin_dir", schema::default_schemas_dir());

@@ -20,29 +20,6 @@ nlohmann::json flags_json(const ConsentFlags& f) {
 
 }  // namespace
 
-profiles::EventLoader stored_event_loader(EventStore& store) {
-  return [&store](const std::vector<std::string>& ids) -> Result<std::vector<Event>> {
-    std::vector<Event> out;
-    out.reserve(ids.size());
-    for (const auto& id : ids) {
-      auto stored = store.get_event(id);
-      if (!stored) return stored.error();
-      if (!*stored) continue;  // deleted since (retention)
-      auto parsed = parse_json((*stored)->payload, JsonLimits{16 * 1024 * 1024, 128});
-      if (!parsed) return make_error(ErrorCode::kDataLoss, "stored event " + id + ": " +
-                                                               parsed.error().message);
-      Event event;
-      std::vector<schema::ValidationError> errors;
-      if (!decode_event(std::move(*parsed), event, errors)) {
-        return make_error(ErrorCode::kDataLoss,
-                          "stored event " + id + ": " + join_errors(errors));
-      }
-      out.push_back(std::move(event));
-    }
-    return out;
-  };
-}
-
 Result<std::unique_ptr<PrivacyStack>> PrivacyStack::open(const CollectorConfig& config,
                                                          EventStore& store,
                                                          StreamTracker& tracker, Publish publish,

@@ -63,7 +63,4 @@ class PrivacyStack {
   std::unique_ptr<ErasureService> erasures_;
 };
 
-// Loads stored events by id and decodes them (for unmerge's recomputation).
-profiles::EventLoader stored_event_loader(EventStore& store);
-
 }  // namespace aisle::collector

@@ -65,12 +65,35 @@ struct HttpServer::Impl {
   ServerOptions options;
   metrics::Registry& metrics;
   std::string component;
-  httplib::Server server;
+  // An httplib::SSLServer when TLS is configured; `tls_error` (declared first: make_server fills
+  // it during construction) says why it could not be set up.
+  std::string tls_error;
+  std::unique_ptr<httplib::Server> owned_server;
+  httplib::Server& server;
   std::thread thread;
   metrics::Histogram* duration = nullptr;
 
   Impl(ServerOptions o, metrics::Registry& m, std::string c)
-      : options(std::move(o)), metrics(m), component(std::move(c)) {}
+      : options(std::move(o)),
+        metrics(m),
+        component(std::move(c)),
+        owned_server(make_server(options, tls_error)),
+        server(*owned_server) {}
+
+  static std::unique_ptr<httplib::Server> make_server(const ServerOptions& o,
+                                                      std::string& error) {
+    if (!o.tls()) return std::make_unique<httplib::Server>();
+    auto tls = std::make_unique<httplib::SSLServer>(
+        o.tls_cert_file.c_str(), o.tls_key_file.c_str(),
+        o.tls_client_ca_file.empty() ? nullptr : o.tls_client_ca_file.c_str());
+    if (!tls->is_valid()) {
+      error = "cannot load TLS certificate " + o.tls_cert_file + " / key " + o.tls_key_file +
+              (o.tls_client_ca_file.empty() ? "" : " / client CA " + o.tls_client_ca_file);
+    } else if (SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION) != 1) {
+      error = "cannot require TLS 1.2 or newer";
+    }
+    return tls;
+  }
 
   httplib::Server::Handler wrap(const std::string& route, Handler handler) {
     return [this, route, handler = std::move(handler)](const httplib::Request& in,
@@ -161,6 +184,9 @@ void HttpServer::del(const std::string& pattern, const std::string& route, Handl
 Status HttpServer::start() {
   auto& server = impl_->server;
   const auto& o = impl_->options;
+  if (!impl_->tls_error.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, impl_->tls_error);
+  }
   if (o.port == 0) {
     bound_port_ = server.bind_to_any_port(o.host);
     if (bound_port_ <= 0) {

@@ -29,6 +29,12 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  // keep-alive connections idle longer close
   std::size_t max_keep_alive_requests = 10000;
+  // HTTPS when both are set (TLS 1.2 or newer). With client_ca_file, clients must also present a
+  // certificate issued by that CA (mutual TLS).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  bool tls() const { return !tls_cert_file.empty() && !tls_key_file.empty(); }
 };
 
 // A request as handlers see it. Views are valid for the duration of the handler call.
