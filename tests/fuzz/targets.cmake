@@ -5,4 +5,5 @@ set(AISLE_FUZZ_TARGETS
   ingest_fuzz   # body framing, bounded JSON parse, envelope decode, registry validation
   wire_fuzz     # MQTT batch payloads (header, zstd, records), acks, topics
   decoders_fuzz # device decoders (POS, BLE, people counter, RFID, weight): frames and ticks
+  audit_fuzz    # audit log lines and hash chains (aislectl audit verify, the collector at start)
 )
