@@ -66,32 +66,26 @@ std::uint16_t IdentityGraph::type_index(std::string_view type) {
 }
 
 void IdentityGraph::ensure_node_arrays(std::uint32_t node) {
-  const std::size_t old = parent_.size();
+  const std::size_t old = nodes_.size();
   if (node < old) return;
   const std::size_t n = std::size_t{node} + 1;
-  parent_.resize(n);
+  nodes_.resize(n);
   next_.resize(n);
-  size_.resize(n, 1);
-  root_profile_.resize(n, kNoProfile);
-  type_.resize(n, 0);
-  flags_.resize(n, 0);
-  first_seen_.resize(n, 0);
-  last_seen_.resize(n, 0);
   for (std::size_t i = old; i < n; ++i) {
-    parent_[i] = static_cast<std::uint32_t>(i);
+    nodes_[i].parent = static_cast<std::uint32_t>(i);
     next_[i] = static_cast<std::uint32_t>(i);
   }
 }
 
 std::uint32_t IdentityGraph::add_node(std::string_view key_text, std::uint16_t type,
                                       UnixMillis at) {
-  const auto node = static_cast<std::uint32_t>(parent_.size());
+  const auto node = static_cast<std::uint32_t>(nodes_.size());
   ensure_node_arrays(node);
   table_.insert(key_text, node);
-  type_[node] = type;
-  flags_[node] = kLive;
-  first_seen_[node] = at;
-  last_seen_[node] = at;
+  nodes_[node].type = type;
+  nodes_[node].flags = kLive;
+  nodes_[node].first_seen = at;
+  nodes_[node].last_seen = at;
   return node;
 }
 
@@ -105,15 +99,23 @@ std::uint16_t& IdentityGraph::count(std::uint32_t slot, int limited_index) {
   return counts_[std::size_t{slot} * limited_types_ + static_cast<std::size_t>(limited_index)];
 }
 
+std::uint32_t IdentityGraph::parent_of(std::uint32_t node) const {
+  return nodes_[node].parent;
+}
+
+std::uint32_t IdentityGraph::next_node() const {
+  return static_cast<std::uint32_t>(nodes_.size());
+}
+
 std::uint32_t IdentityGraph::find(std::uint32_t node) const {
-  while (parent_[node] != node) node = parent_[node];
+  while (nodes_[node].parent != node) node = nodes_[node].parent;
   return node;
 }
 
 std::uint32_t IdentityGraph::find_compress(std::uint32_t node) {
-  while (parent_[node] != node) {
-    parent_[node] = parent_[parent_[node]];  // path halving
-    node = parent_[node];
+  while (nodes_[node].parent != node) {
+    nodes_[node].parent = nodes_[nodes_[node].parent].parent;  // path halving
+    node = nodes_[node].parent;
   }
   return node;
 }
@@ -126,8 +128,8 @@ std::uint32_t IdentityGraph::node(std::string_view type, std::string_view value)
 }
 
 std::uint32_t IdentityGraph::profile_of(std::uint32_t node) const {
-  if (node >= parent_.size() || !(flags_[node] & kLive)) return kNoProfile;
-  return root_profile_[find(node)];
+  if (node >= nodes_.size() || !(nodes_[node].flags & kLive)) return kNoProfile;
+  return nodes_[find(node)].root_profile;
 }
 
 std::uint32_t IdentityGraph::live_profile(std::uint32_t slot) const {
@@ -170,7 +172,7 @@ std::vector<std::uint32_t> IdentityGraph::members(std::uint32_t slot) const {
   std::vector<std::uint32_t> out;
   if (!is_live(slot)) return out;
   const std::uint32_t root = profiles_[slot].root;
-  out.reserve(size_[root]);
+  out.reserve(nodes_[root].size);
   std::uint32_t n = root;
   do {
     out.push_back(n);
@@ -181,14 +183,14 @@ std::vector<std::uint32_t> IdentityGraph::members(std::uint32_t slot) const {
 
 NodeView IdentityGraph::view(std::uint32_t node) const {
   NodeView v;
-  if (node >= parent_.size() || !(flags_[node] & kLive)) return v;
+  if (node >= nodes_.size() || !(nodes_[node].flags & kLive)) return v;
   v.key = table_.key(node);
   const auto colon = v.key.find(':');
   v.type = v.key.substr(0, colon);
   v.value = colon == std::string_view::npos ? std::string_view() : v.key.substr(colon + 1);
-  v.first_seen = first_seen_[node];
-  v.last_seen = last_seen_[node];
-  v.shared = (flags_[node] & kShared) != 0;
+  v.first_seen = nodes_[node].first_seen;
+  v.last_seen = nodes_[node].last_seen;
+  v.shared = (nodes_[node].flags & kShared) != 0;
   return v;
 }
 
@@ -203,9 +205,7 @@ void IdentityGraph::set_consent(std::uint32_t slot, const ConsentFlags& flags) {
 
 std::size_t IdentityGraph::memory_bytes() const {
   std::size_t bytes = table_.memory_bytes();
-  bytes += parent_.capacity() * sizeof(std::uint32_t) * 4;  // parent, next, size, root_profile
-  bytes += type_.capacity() * sizeof(std::uint16_t) + flags_.capacity();
-  bytes += (first_seen_.capacity() + last_seen_.capacity()) * sizeof(UnixMillis);
+  bytes += nodes_.capacity() * sizeof(Node) + next_.capacity() * sizeof(std::uint32_t);
   bytes += profiles_.capacity() * sizeof(Profile) + counts_.capacity() * sizeof(std::uint16_t);
   // Estimated (a hash node, a vector and a few user ids each), so the figure costs no walk.
   bytes += watch_.size() * 80 + watch_.bucket_count() * sizeof(void*);
@@ -215,14 +215,8 @@ std::size_t IdentityGraph::memory_bytes() const {
 
 void IdentityGraph::reserve(std::size_t nodes, std::size_t key_bytes, std::size_t profiles) {
   table_.reserve(nodes, key_bytes);
-  parent_.reserve(nodes);
+  nodes_.reserve(nodes);
   next_.reserve(nodes);
-  size_.reserve(nodes);
-  root_profile_.reserve(nodes);
-  type_.reserve(nodes);
-  flags_.reserve(nodes);
-  first_seen_.reserve(nodes);
-  last_seen_.reserve(nodes);
   profiles_.reserve(profiles);
   counts_.reserve(profiles * limited_types_);
 }
@@ -246,18 +240,18 @@ std::uint32_t IdentityGraph::new_profile(std::uint32_t root, GraphChanges& chang
   const std::uint32_t r = find_compress(root);
   p.root = r;
   p.state = SlotState::kLive;
-  root_profile_[r] = slot;
+  nodes_[r].root_profile = slot;
   ++live_profiles_;
-  const int li = types_[type_[root]].limited_index;
+  const int li = types_[nodes_[root].type].limited_index;
   if (li >= 0) count(slot, li) = 1;
   changes.new_profiles.push_back(slot);
   return slot;
 }
 
 std::uint32_t IdentityGraph::join_roots(std::uint32_t a, std::uint32_t b) {
-  if (size_[a] < size_[b]) std::swap(a, b);
-  parent_[b] = a;
-  size_[a] += size_[b];
+  if (nodes_[a].size < nodes_[b].size) std::swap(a, b);
+  nodes_[b].parent = a;
+  nodes_[a].size += nodes_[b].size;
   std::swap(next_[a], next_[b]);  // splices the two circular member lists
   return a;
 }
@@ -303,9 +297,9 @@ std::string IdentityGraph::merge_refusal(std::uint32_t a, std::uint32_t b,
 void IdentityGraph::attach(std::uint32_t anchor, std::uint32_t node, std::uint16_t type,
                            GraphChanges& changes) {
   const std::uint32_t r = find_compress(anchor);
-  const std::uint32_t slot = root_profile_[r];
+  const std::uint32_t slot = nodes_[r].root_profile;
   const std::uint32_t joined = join_roots(r, find_compress(node));
-  root_profile_[joined] = slot;
+  nodes_[joined].root_profile = slot;
   profiles_[slot].root = joined;
   const int li = types_[type].limited_index;
   if (li >= 0 && count(slot, li) < kMaxCount) ++count(slot, li);
@@ -322,7 +316,7 @@ std::uint32_t IdentityGraph::merge(std::uint32_t a, std::uint32_t b, std::uint32
   const std::uint32_t rb = profiles_[b].root;
   const std::uint32_t joined = join_roots(ra, rb);
   changes.touched_nodes.push_back(joined == ra ? rb : ra);
-  root_profile_[joined] = survivor;
+  nodes_[joined].root_profile = survivor;
   Profile& s = profiles_[survivor];
   Profile& m = profiles_[merged];
   s.root = joined;
@@ -362,7 +356,7 @@ void IdentityGraph::watch_shared(const std::vector<Item>& items, GraphChanges& c
   if (user == kNoNode) return;
   for (const Item& item : items) {
     if (item.type == user_id_type_ || !types_[item.type].rule.shared_protection ||
-        (flags_[item.node] & kShared)) {
+        (nodes_[item.node].flags & kShared)) {
       continue;
     }
     auto& seen = watch_[item.node];
@@ -370,7 +364,7 @@ void IdentityGraph::watch_shared(const std::vector<Item>& items, GraphChanges& c
     seen.push_back(user);
     changes.watch_added.emplace_back(item.node, user);
     if (seen.size() > rules_.shared_after_user_ids) {
-      flags_[item.node] |= kShared;
+      nodes_[item.node].flags |= kShared;
       watch_.erase(item.node);
       changes.marked_shared.push_back(item.node);
       changes.touched_nodes.push_back(item.node);
@@ -380,8 +374,8 @@ void IdentityGraph::watch_shared(const std::vector<Item>& items, GraphChanges& c
 
 std::uint32_t IdentityGraph::resolve(const std::map<std::string, std::string>& identities,
                                      UnixMillis at, GraphChanges& changes) {
-  std::vector<Item> items;
-  items.reserve(identities.size());
+  std::vector<Item>& items = items_;
+  items.clear();
   for (const auto& [type, value] : identities) {
     if (type.empty() || value.empty()) continue;
     key_buffer_.assign(type).append(":").append(value);
@@ -389,12 +383,12 @@ std::uint32_t IdentityGraph::resolve(const std::map<std::string, std::string>& i
     if (n == IdentifierTable::kNone) {
       n = add_node(key_buffer_, type_index(type), at);
       changes.touched_nodes.push_back(n);
-    } else if (at < first_seen_[n] || at > last_seen_[n]) {
-      first_seen_[n] = std::min(first_seen_[n], at);
-      last_seen_[n] = std::max(last_seen_[n], at);
+    } else if (at < nodes_[n].first_seen || at > nodes_[n].last_seen) {
+      nodes_[n].first_seen = std::min(nodes_[n].first_seen, at);
+      nodes_[n].last_seen = std::max(nodes_[n].last_seen, at);
       changes.touched_nodes.push_back(n);
     }
-    items.push_back({n, type_[n]});
+    items.push_back({n, nodes_[n].type});
   }
   if (items.empty()) return kNoNode;
   std::sort(items.begin(), items.end(), [this](const Item& a, const Item& b) {
@@ -406,7 +400,7 @@ std::uint32_t IdentityGraph::resolve(const std::map<std::string, std::string>& i
   const std::size_t shared_before = changes.marked_shared.size();
   watch_shared(items, changes);
 
-  auto shared = [this](const Item& item) { return (flags_[item.node] & kShared) != 0; };
+  auto shared = [this](const Item& item) { return (nodes_[item.node].flags & kShared) != 0; };
   auto links = [this](const Item& item) { return types_[item.type].rule.links; };
   const Item* anchor = nullptr;
   for (const Item& item : items) {
@@ -447,8 +441,8 @@ std::uint32_t IdentityGraph::resolve(const std::map<std::string, std::string>& i
     const std::uint32_t ra = find_compress(anchor_node);
     const std::uint32_t rb = find_compress(item.node);
     if (ra == rb) continue;
-    const std::uint32_t slot_a = root_profile_[ra];
-    const std::uint32_t slot_b = root_profile_[rb];
+    const std::uint32_t slot_a = nodes_[ra].root_profile;
+    const std::uint32_t slot_b = nodes_[rb].root_profile;
     if (slot_b == kNoProfile) {  // a new identifier: joins the anchor's profile if it may
       std::string why = shared(item) ? std::string() : attach_refusal(slot_a, item.type);
       if (!shared(item) && why.empty()) {
@@ -488,7 +482,7 @@ void IdentityGraph::recount(std::uint32_t slot) {
   for (std::size_t i = 0; i < limited_types_; ++i)
     counts_[std::size_t{slot} * limited_types_ + i] = 0;
   for (std::uint32_t m : members(slot)) {
-    const int li = types_[type_[m]].limited_index;
+    const int li = types_[nodes_[m].type].limited_index;
     if (li >= 0 && count(slot, li) < kMaxCount) ++count(slot, li);
   }
 }
@@ -499,23 +493,23 @@ std::uint32_t IdentityGraph::split(std::uint32_t slot, const std::vector<std::ui
   const std::unordered_set<std::uint32_t> moving(nodes.begin(), nodes.end());
   std::vector<std::uint32_t> rest;
   for (std::uint32_t m : all) {
-    parent_[m] = m;
+    nodes_[m].parent = m;
     next_[m] = m;
-    size_[m] = 1;
-    root_profile_[m] = kNoProfile;
+    nodes_[m].size = 1;
+    nodes_[m].root_profile = kNoProfile;
     changes.touched_nodes.push_back(m);
     if (!moving.count(m)) rest.push_back(m);
   }
   std::uint32_t r = rest.front();
   for (std::size_t i = 1; i < rest.size(); ++i) r = join_roots(r, rest[i]);
-  root_profile_[r] = slot;
+  nodes_[r].root_profile = slot;
   profiles_[slot].root = r;
   recount(slot);
 
   const std::uint32_t created = new_profile(nodes.front(), changes);
   std::uint32_t q = profiles_[created].root;
   for (std::size_t i = 1; i < nodes.size(); ++i) q = join_roots(q, nodes[i]);
-  root_profile_[q] = created;
+  nodes_[q].root_profile = created;
   profiles_[created].root = q;
   recount(created);
   profiles_[created].consent = profiles_[slot].consent;
@@ -554,11 +548,11 @@ IdentityGraph::Erased IdentityGraph::erase_profile(std::uint32_t slot) {
   const std::unordered_set<std::uint32_t> gone(erased.nodes.begin(), erased.nodes.end());
   for (std::uint32_t m : erased.nodes) {
     table_.erase(m);
-    flags_[m] = 0;
-    parent_[m] = m;
+    nodes_[m].flags = 0;
+    nodes_[m].parent = m;
     next_[m] = m;
-    size_[m] = 1;
-    root_profile_[m] = kNoProfile;
+    nodes_[m].size = 1;
+    nodes_[m].root_profile = kNoProfile;
     watch_.erase(m);
   }
   for (auto& [node_id, users] : watch_) {
@@ -585,11 +579,11 @@ void IdentityGraph::load_node(std::uint32_t node_id, std::string_view type, std:
   ensure_node_arrays(node_id);
   key_buffer_.assign(type).append(":").append(value);
   table_.insert(key_buffer_, node_id);
-  type_[node_id] = type_index(type);
-  parent_[node_id] = parent;
-  flags_[node_id] = static_cast<std::uint8_t>(kLive | (shared ? kShared : 0));
-  first_seen_[node_id] = first_seen;
-  last_seen_[node_id] = last_seen;
+  nodes_[node_id].type = type_index(type);
+  nodes_[node_id].parent = parent;
+  nodes_[node_id].flags = static_cast<std::uint8_t>(kLive | (shared ? kShared : 0));
+  nodes_[node_id].first_seen = first_seen;
+  nodes_[node_id].last_seen = last_seen;
 }
 
 void IdentityGraph::load_profile(std::uint32_t slot, const Uuid& id, std::uint32_t root,
@@ -612,11 +606,11 @@ void IdentityGraph::load_separation(Separation separation) {
 }
 
 Status IdentityGraph::finish_load() {
-  const std::size_t n = parent_.size();
-  auto live = [this](std::uint32_t i) { return (flags_[i] & kLive) != 0; };
+  const std::size_t n = nodes_.size();
+  auto live = [this](std::uint32_t i) { return (nodes_[i].flags & kLive) != 0; };
   for (std::uint32_t i = 0; i < n; ++i) {
     if (!live(i)) continue;
-    if (parent_[i] >= n || !live(parent_[i])) {
+    if (nodes_[i].parent >= n || !live(nodes_[i].parent)) {
       return make_error(ErrorCode::kDataLoss, "identity graph: identifier " +
                                                   std::string(table_.key(i)) +
                                                   " has a parent that does not exist");
@@ -628,8 +622,8 @@ Status IdentityGraph::finish_load() {
     if (!live(i)) continue;
     std::uint32_t r = i;
     std::size_t steps = 0;
-    while (parent_[r] != r && root[r] == kNoNode) {
-      r = parent_[r];
+    while (nodes_[r].parent != r && root[r] == kNoNode) {
+      r = nodes_[r].parent;
       if (++steps > n) {
         return make_error(ErrorCode::kDataLoss,
                           "identity graph: a parent cycle through " + std::string(table_.key(i)));
@@ -640,16 +634,16 @@ Status IdentityGraph::finish_load() {
   }
   for (std::uint32_t i = 0; i < n; ++i) {
     next_[i] = i;
-    size_[i] = 1;
-    root_profile_[i] = kNoProfile;
-    if (live(i)) parent_[i] = root[i];
+    nodes_[i].size = 1;
+    nodes_[i].root_profile = kNoProfile;
+    if (live(i)) nodes_[i].parent = root[i];
   }
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (!live(i) || parent_[i] == i) continue;
-    const std::uint32_t r = parent_[i];
+    if (!live(i) || nodes_[i].parent == i) continue;
+    const std::uint32_t r = nodes_[i].parent;
     next_[i] = next_[r];
     next_[r] = i;
-    ++size_[r];
+    ++nodes_[r].size;
   }
   live_profiles_ = 0;
   for (std::uint32_t slot = 0; slot < profiles_.size(); ++slot) {
@@ -663,19 +657,19 @@ Status IdentityGraph::finish_load() {
       return make_error(ErrorCode::kDataLoss,
                         "identity graph: profile " + p.id.to_string() + " has no identifiers");
     }
-    const std::uint32_t r = parent_[p.root];
-    if (root_profile_[r] != kNoProfile) {
+    const std::uint32_t r = nodes_[p.root].parent;
+    if (nodes_[r].root_profile != kNoProfile) {
       return make_error(ErrorCode::kDataLoss, "identity graph: profiles " +
-                                                  profile_id(root_profile_[r]) + " and " +
+                                                  profile_id(nodes_[r].root_profile) + " and " +
                                                   p.id.to_string() + " share identifiers");
     }
-    root_profile_[r] = slot;
+    nodes_[r].root_profile = slot;
     p.root = r;
     ++live_profiles_;
     recount(slot);
   }
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (live(i) && parent_[i] == i && root_profile_[i] == kNoProfile) {
+    if (live(i) && nodes_[i].parent == i && nodes_[i].root_profile == kNoProfile) {
       return make_error(
           ErrorCode::kDataLoss,
           "identity graph: identifier " + std::string(table_.key(i)) + " belongs to no profile");

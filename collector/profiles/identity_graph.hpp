@@ -111,14 +111,14 @@ class IdentityGraph {
   std::string_view key(std::uint32_t node) const { return table_.key(node); }
   std::uint32_t root_of_profile(std::uint32_t slot) const;
   // The stored parent of a node (what the database keeps; any ancestor in its tree).
-  std::uint32_t parent_of(std::uint32_t node) const { return parent_[node]; }
+  std::uint32_t parent_of(std::uint32_t node) const;
   // Merged-away slots whose merge chain ends at `slot`.
   std::vector<std::uint32_t> merged_into(std::uint32_t slot) const;
   ConsentFlags consent(std::uint32_t slot) const;
   const std::vector<Separation>& separations() const { return separations_; }
   std::size_t node_count() const { return table_.size(); }
   std::size_t live_profiles() const { return live_profiles_; }
-  std::uint32_t next_node() const { return static_cast<std::uint32_t>(parent_.size()); }
+  std::uint32_t next_node() const;
   std::uint32_t next_slot() const { return static_cast<std::uint32_t>(profiles_.size()); }
   // Bytes held by the graph's arrays and tables (docs/profiles.md, "Memory").
   std::size_t memory_bytes() const;
@@ -200,15 +200,21 @@ class IdentityGraph {
   std::uint16_t user_id_type_ = 0;
 
   IdentifierTable table_;
-  // Per node.
-  std::vector<std::uint32_t> parent_;
-  std::vector<std::uint32_t> next_;          // circular list of a component's members
-  std::vector<std::uint32_t> size_;          // valid for roots
-  std::vector<std::uint32_t> root_profile_;  // valid for roots
-  std::vector<std::uint16_t> type_;
-  std::vector<std::uint8_t> flags_;
-  std::vector<UnixMillis> first_seen_;
-  std::vector<UnixMillis> last_seen_;
+  // Per node, in one 32-byte record: resolving an event touches parent, type, flags and the
+  // seen times of each identifier, so one cache line per node instead of one per field.
+  struct Node {
+    std::uint32_t parent = 0;
+    std::uint32_t size = 1;                   // valid for roots
+    std::uint32_t root_profile = kNoProfile;  // valid for roots
+    std::uint16_t type = 0;
+    std::uint8_t flags = 0;
+    UnixMillis first_seen = 0;
+    UnixMillis last_seen = 0;
+  };
+  static_assert(sizeof(Node) == 32);
+  std::vector<Node> nodes_;
+  std::vector<std::uint32_t> next_;  // circular list of a component's members (rarely walked)
+  std::vector<Item> items_;          // resolve() scratch
   // Per profile slot.
   std::vector<Profile> profiles_;
   std::vector<std::uint16_t> counts_;  // slot * limited_types_ + limited index
