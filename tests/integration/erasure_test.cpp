@@ -132,7 +132,11 @@ TEST_CASE("an erased person disappears from the collector and the agent, late ev
   REQUIRE(wait_for_drain(env, 4, 0, seconds(30)));  // the other shopper's 4 events
   const std::uint64_t discarded =
       collector_metric(env, "aisle_collector_privacy_events_total{action=\"discarded_erased\"}");
-  CHECK(purged + discarded == 3);
+  // Both can happen to the same event: a batch already published but not yet acknowledged is
+  // purged from the outbox and also discarded at the collector when it arrives.
+  CHECK(purged <= 3);
+  CHECK(discarded <= 3);
+  CHECK(purged + discarded >= 3);
   CHECK(rows_mentioning(env.collector_db(), "events", "anon-erase-1") == 0);
   CHECK(rows_mentioning(env.collector_db(), "events", "cust-erase-1") == 0);
   CHECK(rows_mentioning(env.collector_db(), "events", "cust-keep-1") == 4);
