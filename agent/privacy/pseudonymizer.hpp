@@ -5,6 +5,7 @@
 // Immutable after construction; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,8 +21,7 @@ class Pseudonymizer {
   // the file when it cannot be read or holds fewer than `min_key_bytes` bytes.
   static Result<Pseudonymizer> from_key_file(const std::string& path, std::size_t min_key_bytes,
                                              PhoneRules phone_rules);
-  Pseudonymizer(std::string key, PhoneRules phone_rules)
-      : key_(std::move(key)), phone_rules_(std::move(phone_rules)) {}
+  Pseudonymizer(std::string key, PhoneRules phone_rules);
 
   // Normalizes `raw` as `kind` and returns its HMAC; the error says why the value is refused.
   Result<std::string> pseudonymize(FieldKind kind, std::string_view raw) const;
@@ -32,8 +32,13 @@ class Pseudonymizer {
   static FieldKind identity_kind(std::string_view type);
 
  private:
+  // HMAC-SHA256 hex of `data` under key_, from per-thread precomputed key states.
+  std::string hmac(std::string_view data) const;
+
   std::string key_;
   PhoneRules phone_rules_;
+  // Names this key's per-thread HMAC states (copies share it: same key, same states).
+  std::uint64_t key_id_;
 };
 
 }  // namespace aisle::agent::privacy
