@@ -83,6 +83,8 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
           .count();
   c.retention.max_age_ms =
       duration_at(store_json, "events_retention", std::chrono::milliseconds(0)).count();
+  c.retention.quarantine_max_age_ms =
+      duration_at(store_json, "quarantine_retention", std::chrono::milliseconds(0)).count();
   c.retention.interval = duration_at(store_json, "retention_interval", c.retention.interval);
   c.retention.batch_rows = store_json.value("retention_batch_rows", c.retention.batch_rows);
   c.retention.pause = duration_at(store_json, "retention_pause", c.retention.pause);

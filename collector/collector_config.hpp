@@ -45,7 +45,8 @@ struct CollectorConfig {
   std::set<std::string, std::less<>> custom_identity_types;
 
   SqliteEventStoreOptions store;
-  // store.events_retention, retention_interval, retention_batch_rows, retention_pause.
+  // store.events_retention, quarantine_retention, retention_interval, retention_batch_rows,
+  // retention_pause.
   RetentionOptions retention;
 
   mqtt::ClientOptions mqtt;

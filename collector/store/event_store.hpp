@@ -131,6 +131,10 @@ class EventStore {
   // Retention: deletes up to `max_rows` events with ingested_at < `cutoff`, oldest first, in one
   // transaction, and returns how many went (fewer than max_rows: none older is left).
   virtual Result<std::uint64_t> delete_events_before(UnixMillis cutoff, std::size_t max_rows) = 0;
+  // Retention of quarantined input (raw bytes that may hold personal data): the same, by
+  // quarantined_at, replayed entries included.
+  virtual Result<std::uint64_t> delete_quarantine_before(UnixMillis cutoff,
+                                                         std::size_t max_rows) = 0;
 
   virtual Result<std::vector<StreamProgress>> load_stream_progress() = 0;
 };

@@ -20,14 +20,16 @@ RetentionJob::RetentionJob(EventStore& store, RetentionOptions options, ClockPtr
       metrics_{
           registry.counter("aisle_collector_retention_deleted_total",
                            "Events deleted by retention"),
+          registry.counter("aisle_collector_retention_quarantine_deleted_total",
+                           "Quarantine entries deleted by retention"),
           registry.counter("aisle_collector_retention_batches_total",
-                           "Retention delete transactions"),
+                           "Retention delete transactions (events and quarantine)"),
           registry.counter("aisle_collector_retention_errors_total",
                            "Retention runs ended by a store error (retried at the next run)"),
           registry.gauge("aisle_collector_retention_last_run_timestamp_seconds",
                          "Unix time when the last retention run ended (0: none yet)"),
           registry.gauge("aisle_collector_retention_last_run_deleted",
-                         "Events deleted by the last retention run"),
+                         "Events and quarantine entries deleted by the last retention run"),
           registry.gauge("aisle_collector_retention_last_run_seconds",
                          "Duration of the last retention run"),
       } {
@@ -39,13 +41,16 @@ RetentionJob::~RetentionJob() {
 }
 
 void RetentionJob::start() {
-  if (options_.max_age_ms <= 0 || thread_.joinable()) return;
+  if ((options_.max_age_ms <= 0 && options_.quarantine_max_age_ms <= 0) || thread_.joinable()) {
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     stopping_ = false;
   }
   thread_ = std::thread([this] { loop(); });
   kLog.info("retention started", {{"max_age_ms", options_.max_age_ms},
+                                  {"quarantine_max_age_ms", options_.quarantine_max_age_ms},
                                   {"interval_ms", options_.interval.count()},
                                   {"batch_rows", options_.batch_rows}});
 }
@@ -71,25 +76,32 @@ void RetentionJob::loop() {
   } while (wait(options_.interval));
 }
 
+Status RetentionJob::delete_older(DeleteBatch batch_delete, std::int64_t max_age_ms,
+                                  metrics::Counter& counter, std::uint64_t& deleted) {
+  if (max_age_ms <= 0) return ok_status();
+  const UnixMillis cutoff = clock_->now_unix_ms() - max_age_ms;
+  for (;;) {
+    auto batch = (store_.*batch_delete)(cutoff, options_.batch_rows);
+    if (!batch.ok()) return batch.error();
+    deleted += *batch;
+    metrics_.batches.inc();
+    counter.inc(static_cast<double>(*batch));
+    if (*batch < options_.batch_rows) return ok_status();
+    if (!wait(options_.pause)) return ok_status();  // stopping: the rest waits for the next start
+  }
+}
+
 Result<std::uint64_t> RetentionJob::run_once() {
   const auto started = std::chrono::steady_clock::now();
-  const UnixMillis cutoff = clock_->now_unix_ms() - options_.max_age_ms;
-  std::uint64_t deleted = 0;
-  Status status;
-  if (options_.max_age_ms > 0) {
-    for (;;) {
-      auto batch = store_.delete_events_before(cutoff, options_.batch_rows);
-      if (!batch.ok()) {
-        status = batch.error();
-        break;
-      }
-      deleted += *batch;
-      metrics_.batches.inc();
-      metrics_.deleted.inc(static_cast<double>(*batch));
-      if (*batch < options_.batch_rows) break;
-      if (!wait(options_.pause)) break;  // stopping: the rest waits for the next start
-    }
+  std::uint64_t events = 0;
+  std::uint64_t quarantine = 0;
+  Status status = delete_older(&EventStore::delete_events_before, options_.max_age_ms,
+                               metrics_.deleted, events);
+  if (status && wait(std::chrono::milliseconds(0))) {  // not when stopping
+    status = delete_older(&EventStore::delete_quarantine_before, options_.quarantine_max_age_ms,
+                          metrics_.quarantine_deleted, quarantine);
   }
+  const std::uint64_t deleted = events + quarantine;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_.last_run.set(static_cast<double>(clock_->now_unix_ms()) / 1000.0);
@@ -98,12 +110,12 @@ Result<std::uint64_t> RetentionJob::run_once() {
   if (!status.ok()) {
     metrics_.errors.inc();
     kLog.warn("retention run failed; retried at the next run",
-              {{"error", status.error().message}, {"deleted", deleted}, {"cutoff", cutoff}});
+              {{"error", status.error().message}, {"events", events}, {"quarantine", quarantine}});
     return status.error();
   }
   if (deleted > 0) {
-    kLog.info("retention deleted events",
-              {{"deleted", deleted}, {"cutoff", cutoff}, {"seconds", seconds}});
+    kLog.info("retention deleted old rows",
+              {{"events", events}, {"quarantine", quarantine}, {"seconds", seconds}});
   }
   return deleted;
 }

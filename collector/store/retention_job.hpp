@@ -30,8 +30,11 @@
 namespace aisle::collector {
 
 struct RetentionOptions {
-  // Events ingested longer ago than this are deleted; 0 keeps events forever (no job runs).
+  // Events ingested longer ago than this are deleted; 0 keeps events forever.
   std::int64_t max_age_ms = 0;
+  // Quarantined input (raw bytes, possibly personal data) quarantined longer ago than this is
+  // deleted; 0 keeps it forever. With both 0 no job runs.
+  std::int64_t quarantine_max_age_ms = 0;
   std::chrono::milliseconds interval{std::chrono::hours(1)};
   // Events per delete transaction: bounds how long one batch holds the store's writer.
   std::size_t batch_rows = 2000;
@@ -51,14 +54,16 @@ class RetentionJob {
   void start();
   void stop();
 
-  // One run: batches until none is left older than now - max_age_ms (or stop() was called).
-  // Returns the events deleted; on a store error the run ends with it (the next run retries) and
-  // what earlier batches deleted stays deleted.
+  // One run: batches until no event is left older than now - max_age_ms, then the same for
+  // quarantine entries (or until stop() was called). Returns the rows deleted (events and
+  // quarantine entries); on a store error the run ends with it (the next run retries) and what
+  // earlier batches deleted stays deleted.
   Result<std::uint64_t> run_once();
 
  private:
   struct Metrics {
     metrics::Counter& deleted;
+    metrics::Counter& quarantine_deleted;
     metrics::Counter& batches;
     metrics::Counter& errors;
     metrics::Gauge& last_run;
@@ -66,6 +71,10 @@ class RetentionJob {
     metrics::Gauge& last_run_seconds;
   };
   void loop();
+  using DeleteBatch = Result<std::uint64_t> (EventStore::*)(UnixMillis, std::size_t);
+  // Deletes in batches until fewer than batch_rows go; adds to `deleted`.
+  Status delete_older(DeleteBatch batch_delete, std::int64_t max_age_ms, metrics::Counter& counter,
+                      std::uint64_t& deleted);
   // Waits up to `duration`; false when stop() was called.
   bool wait(std::chrono::milliseconds duration);
 

@@ -487,6 +487,31 @@ Result<std::uint64_t> SqliteEventStore::delete_events_before(UnixMillis cutoff,
   return deleted;
 }
 
+Result<std::uint64_t> SqliteEventStore::delete_quarantine_before(UnixMillis cutoff,
+                                                                 std::size_t max_rows) {
+  std::lock_guard lock(writer_mutex_);
+  Status status = writer_.exec("BEGIN IMMEDIATE");
+  auto erase = writer_.cached(
+      "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE quarantined_at < ?1 "
+      "ORDER BY quarantined_at LIMIT ?2)");
+  if (status && !erase) status = erase.error();
+  std::uint64_t deleted = 0;
+  if (status) {
+    (*erase)->bind_int64(1, cutoff);
+    (*erase)->bind_int64(2, static_cast<std::int64_t>(std::min<std::size_t>(
+                                max_rows, static_cast<std::size_t>(kMaxSqlInteger))));
+    status = (*erase)->run();
+    if (status) deleted = static_cast<std::uint64_t>(writer_.changes());
+  }
+  if (status) status = writer_.exec("COMMIT");
+  if (!status) {
+    writer_.rollback_quietly();
+    return status.error();
+  }
+  maybe_checkpoint_locked();
+  return deleted;
+}
+
 Status SqliteEventStore::subtract_event_rows_locked(std::uint64_t deleted) {
   if (deleted == 0) return ok_status();
   auto count = writer_.cached(kAddEventRows);

@@ -85,6 +85,8 @@ class SqliteEventStore final : public EventStore {
   Result<std::uint64_t> delete_events(const std::vector<std::string>& event_ids) override;
   // Walks the ingested_at index: cost proportional to max_rows, not to the table.
   Result<std::uint64_t> delete_events_before(UnixMillis cutoff, std::size_t max_rows) override;
+  // Walks quarantine_by_time. Ids are AUTOINCREMENT: paging cursors stay valid.
+  Result<std::uint64_t> delete_quarantine_before(UnixMillis cutoff, std::size_t max_rows) override;
 
   // One entry per stream ever committed, from the streams table (unaffected by pruning).
   Result<std::vector<StreamProgress>> load_stream_progress() override;

@@ -117,6 +117,45 @@ TEST_CASE("retention deletes events ingested longer ago than the configured age"
   CHECK(env.registry.value("aisle_collector_retention_deleted_total") == 61);
 }
 
+TEST_CASE("retention deletes quarantined input older than its own age", "[collector][retention]") {
+  Env env;
+  const UnixMillis now = env.clock->now_unix_ms();
+  CommitRequest request;
+  for (int i = 0; i < 12; ++i) {
+    QuarantineEntry q;
+    q.reason = "schema";
+    q.errors = "[]";
+    q.raw = R"({"identities":{"user_id":"u-1"}})";
+    q.store_id = "store-1";
+    q.origin = "mqtt";
+    q.received_at = now;
+    // 10 of 40 days ago (one of them replayed), 2 of yesterday.
+    q.quarantined_at = i < 10 ? now - 40 * kDay + i : now - kDay;
+    q.replayed_at = i == 3 ? now - 39 * kDay : 0;
+    request.quarantine.push_back(q);
+  }
+  request.events.push_back(make_event(1, now - 40 * kDay));
+  REQUIRE(env.store->commit(request).ok());
+
+  RetentionOptions o = env.options(0, 4);
+  o.quarantine_max_age_ms = 30 * kDay;
+  RetentionJob job(*env.store, o, env.clock, env.registry);
+  auto deleted = job.run_once();
+  REQUIRE(deleted.ok());
+  CHECK(*deleted == 10);
+  CHECK(*env.store->count_quarantine("") == 2);
+  CHECK(env.stored(1));  // events have their own age (0 here: kept)
+  CHECK(env.registry.value("aisle_collector_retention_quarantine_deleted_total") == 10);
+  CHECK(env.registry.value("aisle_collector_retention_deleted_total") == 0);
+  CHECK(env.registry.value("aisle_collector_retention_batches_total") == 3);  // 4 + 4 + 2
+  QuarantineQuery all;
+  all.include_replayed = true;
+  auto left = env.store->list_quarantine(all);
+  REQUIRE(left.ok());
+  REQUIRE(left->size() == 2);
+  CHECK((*left)[0].id == 11);  // ids are never reused
+}
+
 TEST_CASE("retention with no age configured keeps every event", "[collector][retention]") {
   Env env;
   env.commit({make_event(1, 1000)});
@@ -218,9 +257,14 @@ TEST_CASE("retention is configured under store", "[collector][retention]") {
   INFO((configured.ok() ? std::string() : configured.error().message));
   REQUIRE(configured.ok());
   CHECK(configured->retention.max_age_ms == 90 * kDay);
+  CHECK(configured->retention.quarantine_max_age_ms == 0);
   CHECK(configured->retention.interval == std::chrono::minutes(15));
   CHECK(configured->retention.batch_rows == 500);
   CHECK(configured->retention.pause == milliseconds(5));
+  auto quarantine = parse_collector_config(base + R"(, "quarantine_retention": "30d"}})", "test");
+  REQUIRE(quarantine.ok());
+  CHECK(quarantine->retention.quarantine_max_age_ms == 30 * kDay);
+  CHECK(quarantine->retention.max_age_ms == 0);
   auto zero_batch = parse_collector_config(base + R"(, "retention_batch_rows": 0}})", "test");
   REQUIRE_FALSE(zero_batch.ok());
   CHECK(zero_batch.error().message.find("retention_batch_rows") != std::string::npos);
