@@ -328,6 +328,23 @@ TEST_CASE("audit append refuses details that are not an object or too large",
   CHECK(report.records == 2);
 }
 
+TEST_CASE("a failed audit write is reported and, when it cannot be undone, stops the log",
+          "[collector][audit]") {
+  // /dev/full fails every write with ENOSPC and cannot be truncated: the worst case.
+  if (!std::filesystem::exists("/dev/full")) return;
+  metrics::Registry registry;
+  auto log = AuditLog::open("/dev/full", std::make_shared<ManualClock>(), registry);
+  REQUIRE(log.ok());
+  auto full = (*log)->append("admin:ops", "profile.erase", "p-1", json::object());
+  REQUIRE_FALSE(full.ok());
+  CHECK(full.error().code == ErrorCode::kResourceExhausted);
+  auto after = (*log)->append("admin:ops", "profile.erase", "p-2", json::object());
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.error().code == ErrorCode::kDataLoss);
+  CHECK((*log)->last_seq() == 0);
+  CHECK(registry.value("aisle_collector_audit_append_failures_total") == 2);
+}
+
 TEST_CASE("concurrent audit appends form one unbroken chain", "[collector][audit]") {
   AuditFixture f;
   auto log = f.open();
