@@ -45,6 +45,11 @@ class OfflineUplink final : public aisle::agent::Uplink {
   void disconnect() override {}
   void on_ack(std::function<void(std::string)>) override {}
   void on_connection_lost(std::function<void(std::string)>) override {}
+  void subscribe(const std::string&, MessageHandler) override {}
+  aisle::Status publish(const std::string&, const std::string&) override {
+    return aisle::make_error(aisle::ErrorCode::kUnavailable, "benchmark: no broker");
+  }
+  void on_connected(std::function<void()>) override {}
 };
 
 json purchase_template() {
