@@ -30,10 +30,6 @@ Result<std::unique_ptr<PrivacyStack>> PrivacyStack::open(const CollectorConfig& 
   s->store_ = &store;
   s->audit_failures_ = &metrics.counter("aisle_collector_audit_failures_total",
                                         "Audit records that could not be appended");
-  s->apply_failures_ = &metrics.counter(
-      "aisle_collector_profile_apply_failures_total",
-      "Batches of stored events identity resolution could not apply (profiles miss them)");
-  s->merges_ = &metrics.counter("aisle_collector_profile_merges_total", "Profiles merged");
 
   auto audit = AuditLog::open(config.audit_path, clock, metrics);
   if (!audit) {
@@ -154,14 +150,13 @@ void PrivacyStack::feed(std::vector<Event>&& stored) {
   for (const auto& e : stored) events.push_back(&e);
   auto applied = profiles_->apply(events);
   if (!applied) {
-    // The events are stored; only their effect on profiles is missing. Loud, counted.
-    apply_failures_->inc();
+    // The events are stored; only their effect on profiles is missing. Loud, and counted by
+    // the service (aisle_collector_profile_apply_failures_total).
     kLog.error("identity resolution failed for stored events",
                {{"events", stored.size()}, {"error", applied.error().message}});
     return;
   }
   for (const auto& merge : applied->merges) {
-    merges_->inc();
     audit_record("collector", "profile_merged", "profile:" + merge.into,
                  {{"from", merge.from}, {"into", merge.into}, {"by", merge.reason_identity}});
   }

@@ -54,8 +54,6 @@ class PrivacyStack {
   std::string tenant_;
   EventStore* store_ = nullptr;
   metrics::Counter* audit_failures_ = nullptr;
-  metrics::Counter* apply_failures_ = nullptr;
-  metrics::Counter* merges_ = nullptr;
   std::unique_ptr<profiles::ProfileService> profiles_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<ConsentBroadcaster> broadcaster_;

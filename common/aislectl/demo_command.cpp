@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/aislectl/devenv.hpp"
+#include "common/crypto.hpp"
 #include "common/event_validator.hpp"
 #include "common/schema/registry.hpp"
 #include "common/signal_waiter.hpp"
@@ -110,8 +111,19 @@ json make_event(const json& example, const std::string& store_id, UuidV7Generato
   event.erase("received_at");
   event["source"].erase("agent_id");
   event["source"]["store_id"] = store_id;
-  if (event.contains("identities") && event["identities"].contains("anonymous_id")) {
-    event["identities"]["anonymous_id"] = "anon-" + std::to_string(random() % 500);
+  // 500 shoppers; when an event names the account too (identify, purchase), it is the account
+  // of that same shopper, so identity resolution has people to find.
+  const unsigned shopper = static_cast<unsigned>(random() % 500);
+  if (event.contains("identities")) {
+    json& identities = event["identities"];
+    const std::string n = std::to_string(shopper);
+    if (identities.contains("anonymous_id")) identities["anonymous_id"] = "anon-" + n;
+    if (identities.contains("user_id")) identities["user_id"] = "cust-" + n;
+    if (identities.contains("loyalty_id")) identities["loyalty_id"] = "LOY-" + n;
+    if (identities.contains("email_sha256")) {
+      identities["email_sha256"] = crypto::sha256_hex("shopper" + n + "@example.com");
+    }
+    if (identities.contains("session_id")) identities["session_id"] = "sess-" + n;
   }
   return event;
 }
@@ -142,6 +154,40 @@ json get_json(const std::string& host, int port, const std::string& path, const 
   auto result = client.Get(path, headers);
   if (!result || result->status != 200) return json::object();
   return json::parse(result->body, nullptr, false);
+}
+
+// One sample of a metric from Prometheus text (the first series of that name); 0 when absent.
+double metric(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) == 0 && line.size() > name.size() &&
+        (line[name.size()] == ' ' || line[name.size()] == '{')) {
+      return std::strtod(line.substr(line.rfind(' ') + 1).c_str(), nullptr);
+    }
+  }
+  return 0;
+}
+
+// What identity resolution made of the traffic, and one shopper's profile.
+void print_profiles(const std::string& host, int port, const std::string& admin_key) {
+  httplib::Client client(host, port);
+  client.set_read_timeout(5);
+  auto metrics = client.Get("/metrics");
+  const std::string text = metrics && metrics->status == 200 ? metrics->body : "";
+  std::cout << "\n== profiles: " << metric(text, "aisle_collector_profile_profiles")
+            << " shoppers from " << metric(text, "aisle_collector_profile_identifiers")
+            << " identifiers; " << metric(text, "aisle_collector_profile_merges_total")
+            << " merges, consent version "
+            << metric(text, "aisle_collector_profile_consent_version") << "\n";
+  const json profile =
+      get_json(host, port, "/v1/profiles?identity=user_id:cust-7", admin_key);
+  if (!profile.contains("profile_id")) return;
+  std::cout << "   shopper cust-7 is profile " << profile.value("profile_id", "") << " with";
+  for (const auto& id : profile.value("identifiers", json::array())) {
+    std::cout << " " << id.value("type", "") << ":" << id.value("value", "").substr(0, 16);
+  }
+  std::cout << "\n   " << profile.value("counters", json::object()).dump() << "\n";
 }
 
 }  // namespace
@@ -322,6 +368,7 @@ int run_demo_command(const std::vector<std::string>& args) {
             << rejected << ", quarantined " << quarantined << "; failed requests " << failed
             << (exact ? "  -> every accepted event arrived exactly once\n"
                       : "  -> MISMATCH (see logs in " + dir + "/log)\n");
+  print_profiles(collector_host, collector_port, env->admin_key);
   std::cout << "\n== 5. stopping (state and logs stay in " << dir << ")\n";
   if (auto status = devenv_down(dir, {}); !status) {
     std::cerr << "aislectl demo: " << status.error().message << "\n";
