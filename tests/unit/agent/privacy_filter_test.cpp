@@ -308,6 +308,10 @@ TEST_CASE("without analytics consent events are dropped under the drop policy",
   CHECK(answer["accepted"] == 0);
   CHECK(answer["dropped_no_consent"] == 1);
   CHECK(answer["rejected"].empty());
+  // The most restrictive answer wins: granted in the event, denied in the cache.
+  denied["event_id"] = ids.next().to_string();
+  denied["consent"] = {{"analytics", "granted"}};
+  CHECK(a.post(denied)["dropped_no_consent"] == 1);
   // Denied in the event's own flags.
   json own = event("product_view");
   own["consent"] = {{"analytics", "denied"}};
@@ -327,7 +331,7 @@ TEST_CASE("without analytics consent events are dropped under the drop policy",
   consent["identities"] = {{"email", "jane@example.com"}};
   CHECK(a.post(consent)["accepted"] == 1);
   CHECK(a.agent->metrics().render().find(
-            "aisle_agent_privacy_events_total{action=\"dropped_no_consent\"} 2") !=
+            "aisle_agent_privacy_events_total{action=\"dropped_no_consent\"} 3") !=
         std::string::npos);
 }
 
@@ -397,6 +401,30 @@ TEST_CASE("adapter events pass the same privacy filter, and /v1/status shows the
   const json body = json::parse(status->body);
   CHECK(body["consent"]["version"] == 2);
   CHECK(body["consent"]["entries"] == 1);
+}
+
+TEST_CASE("undecodable frames of POS adapters are quarantined without their bytes",
+          "[agent][privacy]") {
+  PrivacyAgent a([](AgentConfig& c) {
+    AdapterConfig pos;
+    pos.name = "pos-lane-3";
+    pos.enabled = false;  // built and checked, not started
+    pos.transport = {{"type", "tcp"}, {"listen", "127.0.0.1:0"}};
+    pos.decoder = {{"type", "pos_jsonl"}};
+    c.adapters.push_back(pos);
+  });
+  const std::string frame = R"({"receipt_id":"R1","loyalty":"LOY-99887766",)";
+  REQUIRE(a.agent->ingest().quarantine_frame(frame, "decode:malformed", {},
+                                             {"adapter:pos-lane-3", "tcp:10.0.0.5"}));
+  REQUIRE(a.agent->ingest().quarantine_frame("12;in;3", "decode:malformed", {},
+                                             {"adapter:door-front", "tcp:10.0.0.6"}));
+  const auto quarantined = a.published('q', 2);
+  REQUIRE(quarantined.size() == 2);
+  CHECK(quarantined[0]["raw"] == "");
+  CHECK(quarantined[0]["raw_redacted"] == true);
+  CHECK(quarantined[1]["raw"] == "12;in;3");  // a counter's frame holds nothing personal
+  CHECK_FALSE(quarantined[1].contains("raw_redacted"));
+  CHECK(a.all_published_text().find("LOY-99887766") == std::string::npos);
 }
 
 }  // namespace aisle::agent
