@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include "agent/http/agent_api.hpp"
+#include "agent/privacy/privacy_config.hpp"
 #include "common/log.hpp"
 
 namespace aisle::agent {
@@ -133,7 +134,12 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   }
   agent->outbox_ = std::move(*outbox);
 
-  auto consent_cache = privacy::ConsentCache::open(c.privacy.consent.cache_path);
+  // A config built in code (tests, benchmarks) may leave the path empty: beside the outbox, as
+  // the config parser does.
+  const std::string consent_path = c.privacy.consent.cache_path.empty()
+                                       ? privacy::default_consent_cache_path(c.outbox.path)
+                                       : c.privacy.consent.cache_path;
+  auto consent_cache = privacy::ConsentCache::open(consent_path);
   if (!consent_cache) return consent_cache.error();
   agent->consent_cache_ = std::move(*consent_cache);
   privacy::PrivacyOptions privacy_options = c.privacy;

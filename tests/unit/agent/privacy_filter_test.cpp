@@ -427,4 +427,27 @@ TEST_CASE("undecodable frames of POS adapters are quarantined without their byte
   CHECK(a.all_published_text().find("LOY-99887766") == std::string::npos);
 }
 
+TEST_CASE("the consent cache lives beside the outbox by default and survives a restart",
+          "[agent][privacy][consent]") {
+  test::TempDir dir("aisle-privacy");
+  for (int start = 0; start < 2; ++start) {
+    AgentConfig c = PrivacyAgent::base_config(dir);
+    c.privacy.consent.cache_path.clear();
+    auto fake = std::make_unique<test::FakeUplink>();
+    fake->reachable = false;
+    test::FakeUplink* uplink = fake.get();
+    auto created = Agent::create(std::move(c), nullptr, std::move(fake));
+    REQUIRE(created);
+    if (start == 0) {
+      wire::ConsentEntry e{"user_id:cust-1", {}, 1'700'000'000'000, 4};
+      e.flags.analytics = ConsentState::kDenied;
+      REQUIRE(uplink->deliver(wire::broadcast_topic("acme", "consent"),
+                              wire::encode_consent_update({0, 4, false, {e}})));
+    }
+    CHECK((*created)->consent_cache().version() == 4);
+    CHECK((*created)->consent_cache().size() == 1);
+  }
+  CHECK(std::filesystem::exists(dir.file("consent.db")));
+}
+
 }  // namespace aisle::agent
