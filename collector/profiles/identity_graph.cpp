@@ -386,7 +386,7 @@ std::uint32_t IdentityGraph::resolve(const std::map<std::string, std::string>& i
     } else if (at < nodes_[n].first_seen || at > nodes_[n].last_seen) {
       nodes_[n].first_seen = std::min(nodes_[n].first_seen, at);
       nodes_[n].last_seen = std::max(nodes_[n].last_seen, at);
-      changes.touched_nodes.push_back(n);
+      changes.seen_nodes.push_back(n);
     }
     items.push_back({n, nodes_[n].type});
   }

@@ -61,7 +61,8 @@ struct Separation {
 
 // What mutations changed since the last clear(), in order.
 struct GraphChanges {
-  std::vector<std::uint32_t> touched_nodes;  // new, or parent/first/last_seen/shared changed
+  std::vector<std::uint32_t> touched_nodes;  // new, or parent/shared changed
+  std::vector<std::uint32_t> seen_nodes;     // only first/last_seen changed
   std::vector<std::uint32_t> new_profiles;
   std::vector<std::uint32_t> grown_profiles;  // gained identifiers (slot at the time)
   std::vector<GraphMerge> merges;

@@ -315,18 +315,14 @@ Result<ConsentChange> ProfileService::Impl::record_consent(std::uint32_t slot, P
   return change;
 }
 
-Status ProfileService::Impl::persist(const GraphChanges& changes, UnixMillis now,
-                                     const std::string& actor) {
-  std::vector<std::uint32_t> touched = changes.touched_nodes;
-  std::sort(touched.begin(), touched.end());
-  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+Status ProfileService::Impl::write_nodes(const std::vector<std::uint32_t>& nodes) {
   auto node_stmt = writer.cached(
       "INSERT INTO identities (node, type, value, parent, first_seen, last_seen, shared) VALUES "
       "(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(node) DO UPDATE SET parent = excluded.parent, "
       "first_seen = excluded.first_seen, last_seen = excluded.last_seen, shared = "
       "excluded.shared");
   if (!node_stmt) return node_stmt.error();
-  for (std::uint32_t node : touched) {
+  for (std::uint32_t node : nodes) {
     const NodeView v = graph->view(node);
     if (v.key.empty()) continue;  // erased since
     SqliteStatement& s = **node_stmt;
@@ -339,6 +335,33 @@ Status ProfileService::Impl::persist(const GraphChanges& changes, UnixMillis now
     s.bind_int64(7, v.shared ? 1 : 0);
     if (auto status = s.run(); !status) return status;
   }
+  return ok_status();
+}
+
+Status ProfileService::Impl::flush_seen(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (dirty_seen.empty()) return ok_status();
+  if (!force && now - last_seen_flush < std::chrono::milliseconds(options.seen_flush_interval_ms)) {
+    return ok_status();
+  }
+  std::vector<std::uint32_t> nodes(dirty_seen.begin(), dirty_seen.end());
+  std::sort(nodes.begin(), nodes.end());
+  if (auto status = write_nodes(nodes); !status) return status;
+  dirty_seen.clear();
+  last_seen_flush = now;
+  return ok_status();
+}
+
+Status ProfileService::Impl::persist(const GraphChanges& changes, UnixMillis now,
+                                     const std::string& actor) {
+  std::vector<std::uint32_t> touched = changes.touched_nodes;
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  if (auto status = write_nodes(touched); !status) return status;
+  for (std::uint32_t node : touched) dirty_seen.erase(node);
+  dirty_seen.insert(changes.seen_nodes.begin(), changes.seen_nodes.end());
+  for (std::uint32_t node : touched) dirty_seen.erase(node);
+  if (auto status = flush_seen(false); !status) return status;
   auto profile_stmt = writer.cached(
       "INSERT INTO profiles (slot, profile_id, root, merged_into, created_at) VALUES (?1, ?2, ?3, "
       "NULL, ?4)");
@@ -394,6 +417,7 @@ void ProfileService::Impl::reload_after_failure(const Error& error, const char* 
   auto status = load_tombstones(writer, stones);
   auto version = read_meta(writer, "consent_version");
   std::unique_lock lock(graph_mutex);
+  dirty_seen.clear();
   if (reloaded && status && version) {
     graph = std::move(*reloaded);
     tombstones = std::move(stones);
@@ -411,7 +435,20 @@ void ProfileService::Impl::reload_after_failure(const Error& error, const char* 
 // --- lifecycle
 
 ProfileService::ProfileService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-ProfileService::~ProfileService() = default;
+ProfileService::~ProfileService() {
+  if (!impl_) return;
+  Impl& d = *impl_;
+  std::lock_guard write_lock(d.write_mutex);
+  if (d.dirty_seen.empty()) return;
+  Status status = d.writer.exec("BEGIN IMMEDIATE");
+  if (status) status = d.flush_seen(true);
+  if (status) status = d.writer.exec("COMMIT");
+  if (!status) {
+    d.writer.rollback_quietly();
+    kLog.warn("profile store: seen times not written at close",
+              {{"identifiers", d.dirty_seen.size()}, {"error", status.error().message}});
+  }
+}
 
 Result<std::unique_ptr<ProfileService>> ProfileService::open(ProfileServiceOptions options,
                                                              ClockPtr clock,

@@ -44,6 +44,11 @@ struct ProfileServiceOptions {
   // database (tombstones then only match in this database, which is all they are used for).
   std::string tombstone_key;
   bool synchronous_full = false;  // PRAGMA synchronous FULL instead of NORMAL
+  // first_seen/last_seen changes of known identifiers are written at most this often (and at
+  // close), not with every event: they are the bulk of apply()'s random page writes. A crash
+  // loses at most this much of their movement; links, profiles and state are always committed
+  // with the events. 0 = with every apply().
+  std::int64_t seen_flush_interval_ms = 60000;
   int busy_timeout_ms = 5000;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -36,6 +37,9 @@ struct ProfileService::Impl {
   std::unordered_set<std::string> tombstones;  // guarded by graph_mutex
   std::string tombstone_key;
   std::atomic<std::uint64_t> consent_version{0};
+  // Identifiers whose seen times changed since they were last written (writer side).
+  std::unordered_set<std::uint32_t> dirty_seen;
+  std::chrono::steady_clock::time_point last_seen_flush = std::chrono::steady_clock::now();
 
   metrics::Counter& events_attributed;
   metrics::Counter& events_unattributed;
@@ -60,6 +64,10 @@ struct ProfileService::Impl {
   Result<ProfileState> load_state(std::uint32_t slot);
   Status store_state(std::uint32_t slot, const ProfileState& state);
   Status persist(const GraphChanges& changes, UnixMillis now, const std::string& actor);
+  // Upserts the identifier rows of `nodes` (erased ones are skipped).
+  Status write_nodes(const std::vector<std::uint32_t>& nodes);
+  // Writes the dirty seen times when the interval passed (or `force`); inside a transaction.
+  Status flush_seen(bool force);
   Status add_history(std::uint32_t slot, UnixMillis at, const char* kind,
                      const nlohmann::json& details, const std::string& dedup = {});
   // Assigns the next consent version to a profile's consent change, writes the per-identifier

@@ -489,3 +489,25 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace aisle::collector::profiles
+
+namespace aisle::collector::profiles {
+namespace {
+
+TEST_CASE("profile service: seen times are written lazily and survive a close",
+          "[collector][profiles]") {
+  Fixture f;  // default interval: the later seen time stays in memory until close
+  f.apply({make_event(1, "page_view", kT0 + 10, {{"anonymous_id", "a"}})});
+  f.apply({make_event(2, "page_view", kT0 + 500, {{"anonymous_id", "a"}})});
+  f.apply({make_event(3, "page_view", kT0 + 5, {{"anonymous_id", "a"}})});
+  auto seen = [&f] {
+    const auto v = f.view(f.profile("anonymous_id", "a"));
+    REQUIRE(v.identifiers.size() == 1);
+    return std::pair{v.identifiers[0].first_seen, v.identifiers[0].last_seen};
+  };
+  CHECK(seen() == std::pair{kT0 + 5, kT0 + 500});
+  f.reopen();
+  CHECK(seen() == std::pair{kT0 + 5, kT0 + 500});
+}
+
+}  // namespace
+}  // namespace aisle::collector::profiles
