@@ -1,12 +1,14 @@
 #include "collector/profiles/profile_service.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/metrics.hpp"
@@ -507,6 +509,54 @@ TEST_CASE("profile service: seen times are written lazily and survive a close",
   CHECK(seen() == std::pair{kT0 + 5, kT0 + 500});
   f.reopen();
   CHECK(seen() == std::pair{kT0 + 5, kT0 + 500});
+}
+
+}  // namespace
+}  // namespace aisle::collector::profiles
+
+namespace aisle::collector::profiles {
+namespace {
+
+TEST_CASE("profile service: reads from other threads run while apply() merges",
+          "[collector][profiles]") {
+  Fixture f;
+  std::atomic<bool> done{false};
+  std::atomic<int> reads{0};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&f, &done, &reads, &failures, t] {
+      while (!done.load()) {
+        const std::string anon = "a" + std::to_string((reads.load() + t) % 200);
+        if (auto id = f.service().lookup("anonymous_id", anon)) {
+          auto view = f.service().get(*id);
+          auto ids = f.service().event_ids(*id, 5, "");
+          // A profile merged away between lookup and get still resolves (to its survivor).
+          if (!view.ok() || !view->has_value() || !ids.ok()) ++failures;
+        }
+        f.service().consent_of("anonymous_id", anon);
+        ++reads;
+      }
+    });
+  }
+  // Chains of anonymous ids joined pairwise by emails: many merges while readers run.
+  int n = 0;
+  for (int round = 0; round < 20; ++round) {
+    std::vector<Event> batch;
+    for (int i = 0; i < 10; ++i) {
+      const int a = (round * 10 + i) % 200;
+      ++n;
+      batch.push_back(make_event(n, "page_view", kT0 + n,
+                                 {{"anonymous_id", "a" + std::to_string(a)},
+                                  {"email_sha256", "e" + std::to_string(a / 4)}}));
+    }
+    f.apply(batch);
+  }
+  done = true;
+  for (auto& r : readers) r.join();
+  CHECK(failures.load() == 0);
+  CHECK(reads.load() > 0);
+  CHECK(f.service().profile_count() == 50);
 }
 
 }  // namespace
