@@ -94,6 +94,7 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
   c->http_ingest_ = std::make_unique<HttpIngest>(*c->http_validator_, *c->store_, c->clock_,
                                                  c->metrics_);
   c->http_ingest_->set_commit_hooks(&privacy_stack->hooks());
+  c->http_ingest_->set_ip_truncation(cfg.privacy.ipv4_prefix, cfg.privacy.ipv6_prefix);
   c->http_ingest_->set_consent_version_source(
       [privacy_stack] { return privacy_stack->profiles().consent_version(); });
   c->keys_ = std::make_unique<ApiKeys>(cfg.write_keys, cfg.admin_keys);

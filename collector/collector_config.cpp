@@ -174,6 +174,8 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   c.privacy.erasure_rebroadcast =
       duration_at(privacy_json, "erasure_rebroadcast", c.privacy.erasure_rebroadcast);
   c.privacy.fleet_ca_file = privacy_json.value("fleet_ca_file", c.mqtt.ca_file);
+  c.privacy.ipv4_prefix = privacy_json.value("ipv4_prefix", c.privacy.ipv4_prefix);
+  c.privacy.ipv6_prefix = privacy_json.value("ipv6_prefix", c.privacy.ipv6_prefix);
 
   c.audit_path = j.value("audit", empty).value("path", beside_store("audit.log"));
   return c;

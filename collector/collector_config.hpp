@@ -83,6 +83,8 @@ struct CollectorConfig {
     std::string erasures_path;
     std::chrono::milliseconds erasure_rebroadcast{5 * 60 * 1000};
     std::string fleet_ca_file;  // verifies agents' erasure receipts; default mqtt.ca_file
+    int ipv4_prefix = 24;  // web/mobile client IPs kept to this many bits
+    int ipv6_prefix = 48;
   } privacy;
 
   std::string audit_path;  // hash-chained audit log; default next to store.path

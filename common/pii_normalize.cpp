@@ -1,11 +1,11 @@
-#include "agent/privacy/normalize.hpp"
+#include "common/pii_normalize.hpp"
 
 #include <arpa/inet.h>
 
 #include <array>
 #include <cstring>
 
-namespace aisle::agent::privacy {
+namespace aisle::pii {
 namespace {
 
 constexpr std::size_t kMaxEmailBytes = 254;  // RFC 5321 path limit
@@ -156,4 +156,4 @@ std::string truncate_ip(std::string_view ip, int ipv4_prefix, int ipv6_prefix) {
   return inet_ntop(AF_INET6, v6.data(), out, sizeof out) ? std::string(out) : std::string();
 }
 
-}  // namespace aisle::agent::privacy
+}  // namespace aisle::pii

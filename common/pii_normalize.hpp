@@ -1,6 +1,7 @@
 // Normalization of identifiers before they are pseudonymized, so that one person hashes to the
 // same value in every store whatever way a producer typed the identifier (docs/privacy.md), and
-// truncation of client IP addresses. Pure functions; thread-safe.
+// truncation of client IP addresses. Shared by the agent (the edge for store traffic) and the
+// collector (the edge for web and mobile events). Pure functions; thread-safe.
 #pragma once
 
 #include <string>
@@ -8,7 +9,7 @@
 
 #include "common/result.hpp"
 
-namespace aisle::agent::privacy {
+namespace aisle::pii {
 
 struct PhoneRules {
   // Country calling code (digits, no '+') given to national numbers ("030 1234567"); empty:
@@ -37,4 +38,4 @@ Result<std::string> normalize_phone(std::string_view raw, const PhoneRules& rule
 // Returns "" for text that is not an IP address (it is then removed rather than kept raw).
 std::string truncate_ip(std::string_view ip, int ipv4_prefix, int ipv6_prefix);
 
-}  // namespace aisle::agent::privacy
+}  // namespace aisle::pii

@@ -9,9 +9,17 @@
 #include <string>
 #include <vector>
 
-#include "agent/privacy/normalize.hpp"
+#include "common/pii_normalize.hpp"
 
 namespace aisle::agent::privacy {
+
+// The normalizers live in common (the collector truncates web clients' IPs too).
+using pii::normalize_email;
+using pii::normalize_phone;
+using pii::PhoneRules;
+using pii::trim;
+using pii::truncate_ip;
+
 
 // How a configured property value is normalized before it is hashed.
 enum class FieldKind { kText, kEmail, kPhone };

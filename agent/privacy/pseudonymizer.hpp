@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/privacy/normalize.hpp"
+#include "common/pii_normalize.hpp"
 #include "agent/privacy/privacy_options.hpp"
 #include "common/result.hpp"
 

@@ -4,6 +4,7 @@
 #include "common/crypto.hpp"
 #include "common/event_json.hpp"
 #include "common/log.hpp"
+#include "common/pii_normalize.hpp"
 
 namespace aisle::collector {
 namespace {
@@ -52,6 +53,10 @@ bool HttpIngest::accept(Event& event, const ApiKey& key,
   if (event.event_id.empty()) event.event_id = ids_.next().to_string();
   if (!event.received_at) event.received_at = clock_->now_unix_ms();
   if (!event.consent_version && consent_version_) event.consent_version = consent_version_();
+  if (event.context && !event.context->ip.empty()) {
+    // Not an address at all: removed rather than kept raw.
+    event.context->ip = pii::truncate_ip(event.context->ip, ipv4_prefix_, ipv6_prefix_);
+  }
   return true;
 }
 
@@ -87,9 +92,13 @@ IngestReport HttpIngest::ingest(const std::vector<RawRecord>& records, const Api
         .inc();
     report.rejected.push_back({i, records[i].line, std::move(errors)});
   }
-  // TODO(privacy): report withheld events in the answer once IngestReport has the field the
-  // agent's policy adds; until then they are counted in the hooks' metrics only.
-  if (hooks_) hooks_->before_commit(request, events);
+  if (hooks_) {
+    // Withheld by the consent policy (or for an erased identifier): answered like the agent
+    // answers its own drops, neither accepted nor rejected.
+    const std::size_t before = request.events.size();
+    hooks_->before_commit(request, events);
+    report.dropped_no_consent = static_cast<std::uint32_t>(before - request.events.size());
+  }
   if (request.events.empty() && request.quarantine.empty()) return report;
   auto result = store_.commit(request);
   if (!result) {

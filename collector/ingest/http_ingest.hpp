@@ -49,6 +49,12 @@ class HttpIngest {
   void set_consent_version_source(std::function<std::uint64_t()> source) {
     consent_version_ = std::move(source);
   }
+  // Client IPs of web and mobile events are truncated to these prefixes before they are stored
+  // (the collector is their edge); 32/128 keeps them whole.
+  void set_ip_truncation(int ipv4_prefix, int ipv6_prefix) {
+    ipv4_prefix_ = ipv4_prefix;
+    ipv6_prefix_ = ipv6_prefix;
+  }
 
  private:
   bool accept(Event& event, const ApiKey& key, std::vector<schema::ValidationError>& errors);
@@ -62,6 +68,8 @@ class HttpIngest {
   metrics::Counter& events_duplicate_;
   CommitHooks* hooks_ = nullptr;
   std::function<std::uint64_t()> consent_version_;
+  int ipv4_prefix_ = 24;
+  int ipv6_prefix_ = 48;
 };
 
 }  // namespace aisle::collector

@@ -26,10 +26,11 @@ std::optional<NoConsentAction> parse_no_consent_action(std::string_view text) {
 }
 
 PrivacyHooks::PrivacyHooks(PrivacyPolicy policy, IdentityLookups lookups, ProfileFeed feed,
-                           metrics::Registry& metrics)
+                           metrics::Registry& metrics, std::size_t feed_queue_batches)
     : policy_(std::move(policy)),
       lookups_(std::move(lookups)),
       feed_(std::move(feed)),
+      queue_(feed_queue_batches),
       discarded_erased_(metrics.counter("aisle_collector_privacy_events_total",
                                         "Events the privacy policy changed, by action",
                                         {{"action", "discarded_erased"}})),
@@ -41,7 +42,45 @@ PrivacyHooks::PrivacyHooks(PrivacyPolicy policy, IdentityLookups lookups, Profil
                                   {{"action", "anonymized"}})),
       unreadable_(metrics.counter(
           "aisle_collector_profile_feed_unreadable_total",
-          "Stored events whose payload could not be re-read for identity resolution")) {}
+          "Stored events whose payload could not be re-read for identity resolution")) {
+  metrics.gauge_callback("aisle_collector_profile_feed_queue_batches",
+                         "Committed batches waiting for identity resolution", {},
+                         [this] { return static_cast<double>(queue_.size()); });
+}
+
+PrivacyHooks::~PrivacyHooks() { stop(); }
+
+void PrivacyHooks::start() {
+  if (feeder_.joinable() || !feed_) return;
+  feeder_ = std::thread([this] { feed_loop(); });
+}
+
+void PrivacyHooks::stop() {
+  queue_.close();
+  if (feeder_.joinable()) feeder_.join();
+}
+
+void PrivacyHooks::wait_idle() {
+  std::unique_lock lock(idle_mutex_);
+  const std::uint64_t target = queued_batches_;
+  idle_.wait(lock, [&] { return fed_batches_ >= target; });
+}
+
+void PrivacyHooks::feed_loop() {
+  while (true) {
+    auto batch = queue_.pop(std::chrono::milliseconds(200));
+    if (!batch) {
+      if (queue_.closed()) return;
+      continue;
+    }
+    feed_(std::move(*batch));
+    {
+      std::lock_guard lock(idle_mutex_);
+      ++fed_batches_;
+    }
+    idle_.notify_all();
+  }
+}
 
 PrivacyHooks::Verdict PrivacyHooks::judge(const Event& event) const {
   bool denied = event.consent && event.consent->analytics == ConsentState::kDenied;
@@ -151,8 +190,22 @@ void PrivacyHooks::after_commit(const CommitRequest& request, const std::vector<
     stored.push_back(std::move(event));
   }
   if (stored.empty()) return;
-  std::lock_guard lock(feed_mutex_);
-  feed_(std::move(stored));
+  // Counted before the push so wait_idle() covers it; a push after stop() is lost to identity
+  // resolution only (the events are stored) and logged.
+  {
+    std::lock_guard lock(idle_mutex_);
+    ++queued_batches_;
+  }
+  const std::size_t count = stored.size();
+  if (!queue_.push(std::move(stored))) {
+    {
+      std::lock_guard lock(idle_mutex_);
+      ++fed_batches_;
+    }
+    idle_.notify_all();
+    kLog.error("identity resolution stopped; stored events not applied to profiles",
+               {{"events", count}});
+  }
 }
 
 }  // namespace aisle::collector

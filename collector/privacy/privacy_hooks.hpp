@@ -5,18 +5,24 @@
 // erased identifier is discarded; an event whose shopper has no `analytics` consent (denied by
 // the event itself, or by the profile's consent held here) is dropped or anonymized, as
 // configured. Consent decisions themselves are always kept (they are the legal record).
-// After the commit it feeds the newly stored events to identity resolution and broadcasts the
-// consent changes that result.
+// After the commit it hands the newly stored events to identity resolution, which runs on its own
+// thread: it costs tens of microseconds per event (profile state in SQLite), more than the
+// commit itself, so it overlaps the next commits instead of adding to them. Its queue is bounded
+// (`feed_queue_batches`); when identity resolution falls behind, after_commit blocks, which slows
+// ingest down (backpressure) rather than letting profiles lag without limit.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "collector/ingest/bounded_queue.hpp"
 #include "collector/ingest/commit_hooks.hpp"
 #include "common/metrics.hpp"
 
@@ -52,7 +58,15 @@ using ProfileFeed = std::function<void(std::vector<Event>&& stored)>;
 class PrivacyHooks final : public CommitHooks {
  public:
   PrivacyHooks(PrivacyPolicy policy, IdentityLookups lookups, ProfileFeed feed,
-               metrics::Registry& metrics);
+               metrics::Registry& metrics, std::size_t feed_queue_batches = 64);
+  ~PrivacyHooks() override;
+
+  // Starts the identity-resolution thread (after_commit blocks until then when its queue fills).
+  void start();
+  // Feeds what is queued, then stops the thread. Idempotent.
+  void stop();
+  // Waits until everything handed to after_commit so far has been fed (tests, shutdown).
+  void wait_idle();
 
   void before_commit(CommitRequest& request, std::vector<Event>& events) override;
   void after_commit(const CommitRequest& request, const std::vector<Event>& events,
@@ -65,10 +79,17 @@ class PrivacyHooks final : public CommitHooks {
   // Rewrites the stored payload without identities, context, device and non-allowed properties.
   bool anonymize(StoredEvent& stored, Event& event) const;
 
+  void feed_loop();
+
   PrivacyPolicy policy_;
   IdentityLookups lookups_;
   ProfileFeed feed_;
-  std::mutex feed_mutex_;  // after_commit from the MQTT pipeline and HTTP threads, in turn
+  BoundedQueue<std::vector<Event>> queue_;
+  std::thread feeder_;
+  std::mutex idle_mutex_;
+  std::condition_variable idle_;
+  std::uint64_t queued_batches_ = 0;  // under idle_mutex_
+  std::uint64_t fed_batches_ = 0;     // under idle_mutex_
   metrics::Counter& discarded_erased_;
   metrics::Counter& dropped_;
   metrics::Counter& anonymized_;

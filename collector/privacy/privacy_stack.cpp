@@ -106,8 +106,13 @@ Result<std::unique_ptr<PrivacyStack>> PrivacyStack::open(const CollectorConfig& 
 
 PrivacyStack::~PrivacyStack() { stop(); }
 
-void PrivacyStack::start() { erasures_->start(); }
+void PrivacyStack::start() {
+  hooks_->start();
+  erasures_->start();
+}
+// After the ingest pipeline stopped: what was committed is fed to profiles before the end.
 void PrivacyStack::stop() {
+  if (hooks_) hooks_->stop();
   if (erasures_) erasures_->stop();
 }
 

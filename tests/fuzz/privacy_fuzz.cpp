@@ -1,4 +1,4 @@
-// libFuzzer target: the agent's identifier normalizers (agent/privacy/normalize.hpp), which parse
+// libFuzzer target: the agent's identifier normalizers (common/pii_normalize.hpp), which parse
 // producer-typed e-mail addresses and phone numbers before they are hashed, and the client IP
 // truncation. Checked properties: a normalized value normalizes to itself (so a value hashed at
 // one store hashes the same after any second pass), an E.164 result is '+' and 7-15 digits, an
@@ -10,14 +10,14 @@
 #include <string>
 #include <string_view>
 
-#include "agent/privacy/normalize.hpp"
+#include "common/pii_normalize.hpp"
 
 namespace {
 
-using aisle::agent::privacy::normalize_email;
-using aisle::agent::privacy::normalize_phone;
-using aisle::agent::privacy::PhoneRules;
-using aisle::agent::privacy::truncate_ip;
+using aisle::pii::normalize_email;
+using aisle::pii::normalize_phone;
+using aisle::pii::PhoneRules;
+using aisle::pii::truncate_ip;
 
 void check_phone(std::string_view input, const PhoneRules& rules) {
   auto phone = normalize_phone(input, rules);

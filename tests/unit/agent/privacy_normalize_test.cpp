@@ -1,9 +1,9 @@
-// Identifier normalization before hashing, and client IP truncation (agent/privacy/normalize).
+// Identifier normalization before hashing, and client IP truncation (common/pii_normalize).
 #include <catch2/catch.hpp>
 
-#include "agent/privacy/normalize.hpp"
+#include "common/pii_normalize.hpp"
 
-namespace aisle::agent::privacy {
+namespace aisle::pii {
 namespace {
 
 std::string phone_or_error(std::string_view raw, const PhoneRules& rules) {
@@ -78,4 +78,4 @@ TEST_CASE("client IPs are truncated to the configured prefixes", "[agent][privac
   CHECK(truncate_ip(std::string(100, '1'), 24, 48).empty());
 }
 
-}  // namespace aisle::agent::privacy
+}  // namespace aisle::pii

@@ -102,7 +102,9 @@ TEST_CASE("events of shoppers who denied analytics are dropped; consent records 
   result.stored = 2;
   result.duplicates = 1;
   result.duplicate_flags = {false, false, true};
+  hooks.start();
   hooks.after_commit(p.request, p.events, result);
+  hooks.wait_idle();
   REQUIRE(fed.size() == 2);
   CHECK(fed[0].properties.value("category", "") == "espresso");
   CHECK(fed[1].type == "consent");
