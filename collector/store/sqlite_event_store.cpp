@@ -432,84 +432,84 @@ Status SqliteEventStore::mark_replayed(const std::vector<std::int64_t>& ids, Uni
   return status;
 }
 
-Result<std::uint64_t> SqliteEventStore::delete_events(const std::vector<std::string>& event_ids) {
+Result<std::uint64_t> SqliteEventStore::delete_in_transaction(
+    Table table, const std::function<Result<std::uint64_t>()>& delete_rows) {
   std::lock_guard lock(writer_mutex_);
-  std::uint64_t deleted = 0;
   Status status = writer_.exec("BEGIN IMMEDIATE");
-  auto erase = writer_.cached("DELETE FROM events WHERE event_id = ?1");
-  if (status && !erase) status = erase.error();
-  for (std::size_t i = 0; status && i < event_ids.size(); ++i) {
-    const auto id = Uuid::parse(event_ids[i]);
-    if (!id) continue;  // never stored: ids are canonical UUIDs
-    (*erase)->bind_blob(1, id->bytes.data(), id->bytes.size());
-    status = (*erase)->run();
-    if (status) deleted += static_cast<std::uint64_t>(writer_.changes());
+  std::uint64_t deleted = 0;
+  if (status) {
+    auto rows = delete_rows();
+    if (rows) {
+      deleted = *rows;
+    } else {
+      status = rows.error();
+    }
   }
-  if (status) status = subtract_event_rows_locked(deleted);
+  if (status && table == Table::kEvents) status = subtract_event_rows_locked(deleted);
   if (status) status = writer_.exec("COMMIT");
   if (!status) {
     writer_.rollback_quietly();
     return status.error();
   }
-  events_rows_ -= static_cast<std::int64_t>(deleted);
-  metrics_.events_rows.set(static_cast<double>(events_rows_));
+  if (table == Table::kEvents) {
+    events_rows_ -= static_cast<std::int64_t>(deleted);
+    metrics_.events_rows.set(static_cast<double>(events_rows_));
+  }
   maybe_checkpoint_locked();
   return deleted;
+}
+
+// The oldest rows of `sql`'s table (its subquery walks the time index from the start), at most
+// max_rows of them, whatever the table's size.
+Result<std::uint64_t> SqliteEventStore::delete_oldest_locked(const std::string& sql,
+                                                             UnixMillis cutoff,
+                                                             std::size_t max_rows) {
+  auto erase = writer_.cached(sql);
+  if (!erase) return erase.error();
+  ResetGuard guard(**erase);
+  (*erase)->bind_int64(1, cutoff);
+  (*erase)->bind_int64(2, static_cast<std::int64_t>(std::min<std::size_t>(
+                              max_rows, static_cast<std::size_t>(kMaxSqlInteger))));
+  if (auto status = (*erase)->run(); !status) return status.error();
+  return static_cast<std::uint64_t>(writer_.changes());
+}
+
+Result<std::uint64_t> SqliteEventStore::delete_events(const std::vector<std::string>& event_ids) {
+  return delete_in_transaction(Table::kEvents, [&]() -> Result<std::uint64_t> {
+    auto erase = writer_.cached("DELETE FROM events WHERE event_id = ?1");
+    if (!erase) return erase.error();
+    std::uint64_t deleted = 0;
+    for (const auto& text : event_ids) {
+      const auto id = Uuid::parse(text);
+      if (!id) continue;  // never stored: ids are canonical UUIDs
+      ResetGuard guard(**erase);
+      (*erase)->bind_blob(1, id->bytes.data(), id->bytes.size());
+      if (auto status = (*erase)->run(); !status) return status.error();
+      deleted += static_cast<std::uint64_t>(writer_.changes());
+    }
+    return deleted;
+  });
 }
 
 Result<std::uint64_t> SqliteEventStore::delete_events_before(UnixMillis cutoff,
                                                              std::size_t max_rows) {
-  std::lock_guard lock(writer_mutex_);
-  Status status = writer_.exec("BEGIN IMMEDIATE");
-  // The subquery walks events_by_ingested (ingested_at, row_id) from its start: the oldest rows,
-  // at most max_rows of them, whatever the table's size.
-  auto erase = writer_.cached(
-      "DELETE FROM events WHERE row_id IN (SELECT row_id FROM events WHERE ingested_at < ?1 "
-      "ORDER BY ingested_at LIMIT ?2)");
-  if (status && !erase) status = erase.error();
-  std::uint64_t deleted = 0;
-  if (status) {
-    (*erase)->bind_int64(1, cutoff);
-    (*erase)->bind_int64(2, static_cast<std::int64_t>(std::min<std::size_t>(
-                                max_rows, static_cast<std::size_t>(kMaxSqlInteger))));
-    status = (*erase)->run();
-    if (status) deleted = static_cast<std::uint64_t>(writer_.changes());
-  }
-  if (status) status = subtract_event_rows_locked(deleted);
-  if (status) status = writer_.exec("COMMIT");
-  if (!status) {
-    writer_.rollback_quietly();
-    return status.error();
-  }
-  events_rows_ -= static_cast<std::int64_t>(deleted);
-  metrics_.events_rows.set(static_cast<double>(events_rows_));
-  maybe_checkpoint_locked();
-  return deleted;
+  return delete_in_transaction(Table::kEvents, [&] {
+    // events_by_ingested is (ingested_at, row_id).
+    return delete_oldest_locked(
+        "DELETE FROM events WHERE row_id IN (SELECT row_id FROM events WHERE ingested_at < ?1 "
+        "ORDER BY ingested_at LIMIT ?2)",
+        cutoff, max_rows);
+  });
 }
 
 Result<std::uint64_t> SqliteEventStore::delete_quarantine_before(UnixMillis cutoff,
                                                                  std::size_t max_rows) {
-  std::lock_guard lock(writer_mutex_);
-  Status status = writer_.exec("BEGIN IMMEDIATE");
-  auto erase = writer_.cached(
-      "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE quarantined_at < ?1 "
-      "ORDER BY quarantined_at LIMIT ?2)");
-  if (status && !erase) status = erase.error();
-  std::uint64_t deleted = 0;
-  if (status) {
-    (*erase)->bind_int64(1, cutoff);
-    (*erase)->bind_int64(2, static_cast<std::int64_t>(std::min<std::size_t>(
-                                max_rows, static_cast<std::size_t>(kMaxSqlInteger))));
-    status = (*erase)->run();
-    if (status) deleted = static_cast<std::uint64_t>(writer_.changes());
-  }
-  if (status) status = writer_.exec("COMMIT");
-  if (!status) {
-    writer_.rollback_quietly();
-    return status.error();
-  }
-  maybe_checkpoint_locked();
-  return deleted;
+  return delete_in_transaction(Table::kQuarantine, [&] {
+    return delete_oldest_locked(
+        "DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE quarantined_at < ?1 "
+        "ORDER BY quarantined_at LIMIT ?2)",
+        cutoff, max_rows);
+  });
 }
 
 Status SqliteEventStore::subtract_event_rows_locked(std::uint64_t deleted) {
@@ -522,6 +522,15 @@ Status SqliteEventStore::subtract_event_rows_locked(std::uint64_t deleted) {
 
 void SqliteEventStore::maybe_checkpoint_locked() {
   if (wal_frames_ < options_.checkpoint_frames) return;
+  // The background checkpointer fell far behind (a busy machine does not schedule it between
+  // fast commits): copy the WAL here, holding the writer, so the WAL stays bounded whatever the
+  // scheduling. Costs this one commit a checkpoint's worth of I/O.
+  if (wal_frames_ >= 4 * options_.checkpoint_frames) {
+    if (auto status = writer_.checkpoint_passive(); !status) {
+      metrics_.maintenance_errors.inc();
+      kLog.warn("inline wal checkpoint failed", {{"error", status.error().message}});
+    }
+  }
   {
     std::lock_guard checkpoint_lock(checkpoint_mutex_);
     checkpoint_pending_ = true;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -120,6 +121,13 @@ class SqliteEventStore final : public EventStore {
   void maybe_checkpoint_locked();
   // Subtracts deleted rows from the events counter inside the open transaction.
   Status subtract_event_rows_locked(std::uint64_t deleted);
+  enum class Table { kEvents, kQuarantine };
+  // Runs `delete_rows` (returning how many rows it deleted) in one write transaction; for events
+  // it keeps the row counter, its gauge and the checkpoint trigger in step.
+  Result<std::uint64_t> delete_in_transaction(
+      Table table, const std::function<Result<std::uint64_t>()>& delete_rows);
+  Result<std::uint64_t> delete_oldest_locked(const std::string& sql, UnixMillis cutoff,
+                                             std::size_t max_rows);
 
   void checkpoint_loop();
 
