@@ -96,13 +96,11 @@ Result<std::unique_ptr<ErasureService>> ErasureService::open(ErasureOptions opti
                                                              ErasureDependencies deps,
                                                              ClockPtr clock,
                                                              metrics::Registry& metrics) {
-  auto db = SqliteDb::open(options.path);
+  // Rare, small writes that must survive: synchronous FULL, a small cache.
+  WalWriterSettings settings;
+  settings.cache_kib = 2 * 1024;
+  auto db = open_wal_writer(options.path, settings);
   if (!db) return db.error();
-  db->set_busy_timeout(5000);
-  if (auto mode = db->query_text("PRAGMA journal_mode = WAL"); !mode || *mode != "wal") {
-    return make_error(ErrorCode::kIo, "cannot put " + options.path + " in WAL mode");
-  }
-  if (auto status = db->exec("PRAGMA synchronous = FULL"); !status) return status.error();
   auto version = db->query_int64("PRAGMA user_version");
   if (!version) return version.error();
   if (*version > kSchemaVersion) {

@@ -31,19 +31,13 @@ Result<SqliteDb> open_connection(const ProfileServiceOptions& options) {
 }
 
 Result<SqliteDb> open_writer(const ProfileServiceOptions& options) {
-  auto db = open_connection(options);
+  WalWriterSettings settings;
+  settings.synchronous_full = options.synchronous_full;
+  settings.journal_size_limit_bytes = kJournalSizeLimitBytes;
+  settings.cache_kib = kCacheKiB;
+  settings.busy_timeout_ms = options.busy_timeout_ms;
+  auto db = open_wal_writer(options.path, settings);
   if (!db) return db.error();
-  auto mode = db->query_text("PRAGMA journal_mode = WAL");
-  if (!mode) return mode.error();
-  if (*mode != "wal") {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "cannot put " + options.path + " in WAL mode (journal_mode " + *mode + ")");
-  }
-  const std::string pragmas =
-      std::string("PRAGMA synchronous = ") + (options.synchronous_full ? "FULL" : "NORMAL") +
-      "; PRAGMA journal_size_limit = " + std::to_string(kJournalSizeLimitBytes) +
-      "; PRAGMA cache_size = -" + std::to_string(kCacheKiB) + "; PRAGMA temp_store = MEMORY;";
-  if (auto status = db->exec(pragmas); !status) return status.error();
   if (auto status = migrate_profile_store_schema(*db); !status) return status.error();
   return db;
 }

@@ -253,4 +253,23 @@ void SqliteReadPool::release(SqliteDb* db) {
   available_.notify_one();
 }
 
+Result<SqliteDb> open_wal_writer(const std::string& path, const WalWriterSettings& settings) {
+  auto db = SqliteDb::open(path);
+  if (!db) return db.error();
+  db->set_busy_timeout(settings.busy_timeout_ms);
+  auto mode = db->query_text("PRAGMA journal_mode = WAL");
+  if (!mode) return mode.error();
+  if (*mode != "wal") {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      "cannot put " + path + " in WAL mode (journal_mode " + *mode + ")");
+  }
+  const std::string pragmas =
+      std::string("PRAGMA synchronous = ") + (settings.synchronous_full ? "FULL" : "NORMAL") +
+      "; PRAGMA journal_size_limit = " + std::to_string(settings.journal_size_limit_bytes) +
+      "; PRAGMA cache_size = -" + std::to_string(settings.cache_kib) +
+      "; PRAGMA temp_store = MEMORY;";
+  if (auto status = db->exec(pragmas); !status) return status.error();
+  return db;
+}
+
 }  // namespace aisle::collector

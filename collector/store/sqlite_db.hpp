@@ -132,6 +132,18 @@ class SqliteDb {
   std::map<std::string, SqliteStatement, std::less<>> statements_;
 };
 
+// How a collector database's one writer connection is set up (event store, profiles, erasures).
+struct WalWriterSettings {
+  bool synchronous_full = true;  // FULL: fsync per commit; NORMAL: may lose the last commits
+  std::int64_t journal_size_limit_bytes = 64LL * 1024 * 1024;  // WAL kept after a checkpoint
+  int cache_kib = 32 * 1024;
+  int busy_timeout_ms = 5000;
+};
+// Opens `path` as a WAL database's writer: busy timeout, journal_mode WAL (kFailedPrecondition
+// naming the mode SQLite kept otherwise), synchronous, journal size limit, cache, temp store in
+// memory. The first statement reads the header, so a file that is not a database fails here.
+Result<SqliteDb> open_wal_writer(const std::string& path, const WalWriterSettings& settings);
+
 // Read connections handed out one caller at a time, so HTTP threads query in parallel with each
 // other and with the writer (WAL readers see the last committed snapshot and never block it).
 class SqliteReadPool {
