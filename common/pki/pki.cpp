@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/pki/openssl_util.hpp"
 
 namespace aisle::pki {
 namespace {
@@ -35,16 +36,11 @@ const log::Logger logger("common.pki");
 constexpr long kBackdateSeconds = 300;
 constexpr std::size_t kMaxCommonName = 64;  // X.509 upper bound (ub-common-name)
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using detail::BioPtr;
+using detail::Deleter;
+using detail::PkeyPtr;
+using detail::ssl_error;
+using detail::X509Ptr;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using NamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES_free>>;
@@ -53,17 +49,6 @@ void free_openssl_string(char* p) {
 }
 using OsslStringPtr = std::unique_ptr<char, Deleter<free_openssl_string>>;
 
-// Drains OpenSSL's thread-local error queue into one message.
-Error ssl_error(ErrorCode code, const std::string& what) {
-  std::string message = what;
-  while (const unsigned long e = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(e, buffer, sizeof buffer);
-    message += ": ";
-    message += buffer;
-  }
-  return make_error(code, message);
-}
 
 bool is_id(std::string_view text) {
   if (text.empty() || text.size() > 64) return false;

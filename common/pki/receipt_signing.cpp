@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "common/pki/openssl_util.hpp"
 #include "common/pki/pki.hpp"
 
 namespace aisle::pki {
@@ -20,30 +21,15 @@ constexpr std::size_t kMaxCertificatePemBytes = 16 * 1024;
 // A base64 signature: ECDSA P-256 DER is at most 72 bytes, RSA-8192 1024 bytes.
 constexpr std::size_t kMaxSignatureBase64Bytes = 2048;
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using detail::BioPtr;
+using detail::Deleter;
+using detail::PkeyPtr;
+using detail::ssl_error;
+using detail::X509Ptr;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE_free>>;
 using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>>;
 
-Error ssl_error(ErrorCode code, const std::string& what) {
-  std::string message = what;
-  while (const unsigned long e = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(e, buffer, sizeof buffer);
-    message += ": ";
-    message += buffer;
-  }
-  return make_error(code, message);
-}
 
 Error invalid(std::string what) {
   ERR_clear_error();

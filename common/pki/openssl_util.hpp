@@ -1,0 +1,32 @@
+// OpenSSL ownership and errors, shared by the PKI code (certificates, receipt signatures): every
+// OpenSSL object lives in a unique_ptr with its own free function, and a failure carries the
+// library's error queue in its message.
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+
+namespace aisle::pki::detail {
+
+template <auto Free>
+struct Deleter {
+  template <typename T>
+  void operator()(T* p) const {
+    Free(p);
+  }
+};
+
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+
+// `what`, then OpenSSL's thread-local error queue (drained), as one message.
+Error ssl_error(ErrorCode code, const std::string& what);
+
+}  // namespace aisle::pki::detail
