@@ -102,58 +102,11 @@ CREATE TABLE tombstones (
 constexpr int kMigrationCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 static_assert(kMigrationCount == kProfileStoreSchemaVersion);
 
-std::string hex(std::int64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
-
-Status check_version(SqliteDb& db, std::int64_t& version) {
-  auto application_id = db.query_int64("PRAGMA application_id");
-  if (!application_id) return application_id.error();
-  auto user_version = db.query_int64("PRAGMA user_version");
-  if (!user_version) return user_version.error();
-  version = *user_version;
-  if (*application_id != 0 && *application_id != kProfileStoreApplicationId) {
-    return make_error(
-        ErrorCode::kFailedPrecondition,
-        db.path() + " is not an Aisle profile store (application_id " + hex(*application_id) + ")");
-  }
-  if (version > kProfileStoreSchemaVersion) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "profile store schema version " + std::to_string(version) +
-                          " is newer than this build supports (version " +
-                          std::to_string(kProfileStoreSchemaVersion) +
-                          "): upgrade aisle-collector or restore a backup");
-  }
-  if (version == 0) {
-    auto tables = db.query_int64("SELECT count(*) FROM sqlite_schema");
-    if (!tables) return tables.error();
-    if (*tables != 0) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        db.path() + " holds tables but no Aisle schema version");
-    }
-  }
-  return ok_status();
-}
-
 }  // namespace
 
 Status migrate_profile_store_schema(SqliteDb& db) {
-  if (auto status = db.exec("BEGIN IMMEDIATE"); !status) return status;
-  std::int64_t version = 0;
-  Status status = check_version(db, version);
-  for (int v = static_cast<int>(version); status && v < kMigrationCount; ++v) {
-    status = db.exec(kMigrations[v]);
-    if (status) {
-      status =
-          db.exec("PRAGMA user_version = " + std::to_string(v + 1) +
-                  "; PRAGMA application_id = " + std::to_string(kProfileStoreApplicationId) + ";");
-    }
-  }
-  if (status) status = db.exec("COMMIT");
-  if (!status) db.rollback_quietly();
-  return status;
+  return migrate_schema(db, SchemaMigrations{kProfileStoreApplicationId, kMigrations,
+                                             kMigrationCount, "profile store", "profile store"});
 }
 
 }  // namespace aisle::collector::profiles

@@ -1,3 +1,4 @@
+#include <cstdio>
 #include "collector/store/sqlite_db.hpp"
 
 #include <sqlite3.h>
@@ -270,6 +271,65 @@ Result<SqliteDb> open_wal_writer(const std::string& path, const WalWriterSetting
       "; PRAGMA temp_store = MEMORY;";
   if (auto status = db->exec(pragmas); !status) return status.error();
   return db;
+}
+
+namespace {
+
+std::string hex(std::int64_t value) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
+  return buf;
+}
+
+// Reads the version and checks that this build may use (and upgrade) the database.
+Status check_schema_version(SqliteDb& db, const SchemaMigrations& schema, std::int64_t& version) {
+  auto application_id = db.query_int64("PRAGMA application_id");
+  if (!application_id) return application_id.error();
+  auto user_version = db.query_int64("PRAGMA user_version");
+  if (!user_version) return user_version.error();
+  version = *user_version;
+  if (*application_id != 0 && *application_id != schema.application_id) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      db.path() + " is not an Aisle " + std::string(schema.kind) +
+                          " (application_id " + hex(*application_id) + ")");
+  }
+  if (version > schema.count) {
+    return make_error(ErrorCode::kFailedPrecondition,
+                      std::string(schema.version_label) + " schema version " +
+                          std::to_string(version) + " is newer than this build supports (version " +
+                          std::to_string(schema.count) +
+                          "): upgrade aisle-collector or restore a backup");
+  }
+  if (version == 0) {
+    // A new file has no tables; tables without our version are someone else's database.
+    auto tables = db.query_int64("SELECT count(*) FROM sqlite_schema");
+    if (!tables) return tables.error();
+    if (*tables != 0) {
+      return make_error(ErrorCode::kFailedPrecondition,
+                        db.path() + " holds tables but no Aisle schema version");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status migrate_schema(SqliteDb& db, const SchemaMigrations& schema) {
+  if (auto status = db.exec("BEGIN IMMEDIATE"); !status) return status;
+  std::int64_t version = 0;
+  Status status = check_schema_version(db, schema, version);
+  // DDL is transactional in SQLite: one transaction for the check and all steps.
+  for (int v = static_cast<int>(version); status && v < schema.count; ++v) {
+    status = db.exec(schema.steps[v]);
+    if (status) {
+      status = db.exec("PRAGMA user_version = " + std::to_string(v + 1) +
+                       "; PRAGMA application_id = " + std::to_string(schema.application_id) +
+                       ";");
+    }
+  }
+  if (status) status = db.exec("COMMIT");
+  if (!status) db.rollback_quietly();
+  return status;
 }
 
 }  // namespace aisle::collector

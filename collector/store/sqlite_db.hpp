@@ -132,6 +132,20 @@ class SqliteDb {
   std::map<std::string, SqliteStatement, std::less<>> statements_;
 };
 
+// A versioned schema (PRAGMA user_version, forward migrations, PRAGMA application_id marking the
+// file as ours).
+struct SchemaMigrations {
+  std::int64_t application_id = 0;
+  const char* const* steps = nullptr;  // steps[v] migrates version v to v + 1
+  int count = 0;                            // = the current version
+  std::string_view kind;                    // "collector database": "is not an Aisle <kind>"
+  std::string_view version_label;           // "database": "<label> schema version 3 is newer"
+};
+// Checks and upgrades the schema in one transaction, so two processes cannot race: refuses
+// another application's file, tables without a version, and a version newer than `count`
+// (kFailedPrecondition, saying what to do).
+Status migrate_schema(SqliteDb& db, const SchemaMigrations& schema);
+
 // How a collector database's one writer connection is set up (event store, profiles, erasures).
 struct WalWriterSettings {
   bool synchronous_full = true;  // FULL: fsync per commit; NORMAL: may lose the last commits

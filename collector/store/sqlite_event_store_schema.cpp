@@ -99,66 +99,11 @@ INSERT INTO counters (name, value) VALUES ('events', 0);
 constexpr int kMigrationCount = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
 static_assert(kMigrationCount == kEventStoreSchemaVersion);
 
-std::string hex(std::int64_t value) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
-  return buf;
-}
-
-// Runs one migration step inside the caller's transaction.
-Status apply_migration(SqliteDb& db, int from_version) {
-  if (auto status = db.exec(kMigrations[from_version]); !status) return status;
-  const std::string pragmas =
-      "PRAGMA user_version = " + std::to_string(from_version + 1) +
-      "; PRAGMA application_id = " + std::to_string(kEventStoreApplicationId) + ";";
-  return db.exec(pragmas);
-}
-
-// Reads the version and checks that this build may use (and upgrade) the database. Sets
-// `version`; runs inside the migration transaction so two processes cannot race.
-Status check_version(SqliteDb& db, std::int64_t& version) {
-  auto application_id = db.query_int64("PRAGMA application_id");
-  if (!application_id) return application_id.error();
-  auto user_version = db.query_int64("PRAGMA user_version");
-  if (!user_version) return user_version.error();
-  version = *user_version;
-  if (*application_id != 0 && *application_id != kEventStoreApplicationId) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      db.path() + " is not an Aisle collector database (application_id " +
-                          hex(*application_id) + ")");
-  }
-  if (version > kEventStoreSchemaVersion) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "database schema version " + std::to_string(version) +
-                          " is newer than this build supports (version " +
-                          std::to_string(kEventStoreSchemaVersion) +
-                          "): upgrade aisle-collector or restore a backup");
-  }
-  if (version == 0) {
-    // A new file has no tables; tables without our version are someone else's database.
-    auto tables = db.query_int64("SELECT count(*) FROM sqlite_schema");
-    if (!tables) return tables.error();
-    if (*tables != 0) {
-      return make_error(ErrorCode::kFailedPrecondition,
-                        db.path() + " holds tables but no Aisle schema version");
-    }
-  }
-  return ok_status();
-}
-
 }  // namespace
 
 Status migrate_event_store_schema(SqliteDb& db) {
-  if (auto status = db.exec("BEGIN IMMEDIATE"); !status) return status;
-  std::int64_t version = 0;
-  Status status = check_version(db, version);
-  for (int v = static_cast<int>(version); status && v < kMigrationCount; ++v) {
-    // DDL is transactional in SQLite: one transaction for the check and all steps.
-    status = apply_migration(db, v);
-  }
-  if (status) status = db.exec("COMMIT");
-  if (!status) db.rollback_quietly();
-  return status;
+  return migrate_schema(db, SchemaMigrations{kEventStoreApplicationId, kMigrations,
+                                             kMigrationCount, "collector database", "database"});
 }
 
 }  // namespace aisle::collector
