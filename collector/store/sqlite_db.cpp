@@ -1,7 +1,8 @@
-#include <cstdio>
 #include "collector/store/sqlite_db.hpp"
 
 #include <sqlite3.h>
+
+#include <cstdio>
 
 #include <utility>
 
