@@ -180,10 +180,16 @@ void print_profiles(const std::string& host, int port, const std::string& admin_
             << " identifiers; " << metric(text, "aisle_collector_profile_merges_total")
             << " merges, consent version "
             << metric(text, "aisle_collector_profile_consent_version") << "\n";
-  const json profile =
-      get_json(host, port, "/v1/profiles?identity=user_id:cust-7", admin_key);
+  // The first of the 500 shoppers who logged in during the run (identify events are rarer).
+  json profile;
+  std::string shopper;
+  for (int n = 0; n < 500 && !profile.contains("profile_id"); ++n) {
+    shopper = "cust-" + std::to_string(n);
+    profile = get_json(host, port, "/v1/profiles?identity=user_id:" + shopper, admin_key);
+  }
   if (!profile.contains("profile_id")) return;
-  std::cout << "   shopper cust-7 is profile " << profile.value("profile_id", "") << " with";
+  std::cout << "   shopper " << shopper << " is profile " << profile.value("profile_id", "")
+            << " with";
   for (const auto& id : profile.value("identifiers", json::array())) {
     std::cout << " " << id.value("type", "") << ":" << id.value("value", "").substr(0, 16);
   }
