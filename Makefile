@@ -12,9 +12,9 @@ SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential cmake pkg-config clang-14 libclang-rt-14-dev \
 	nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev curl \
 	libpaho-mqtt-dev libpaho-mqttpp-dev libcpp-httplib-dev catch2 libzstd-dev libsimdjson-dev \
-	mosquitto mosquitto-clients ca-certificates
+	mosquitto mosquitto-clients ca-certificates dpkg-dev systemd
 
-.PHONY: all deps build fuzz-build test unit integration fault demo bench clean format
+.PHONY: all deps build fuzz-build test unit integration fault demo bench package clean format
 
 all: build
 
@@ -59,6 +59,11 @@ demo: deps build
 
 bench: deps build
 	cmake --build $(BUILD_DIR) --target bench -j $(JOBS)
+
+# Debian packages aisle-common, aisle-agent, aisle-collector in $(BUILD_DIR)/packages
+# (docs/operations.md, "Packages").
+package: deps build
+	cd $(BUILD_DIR) && cpack -G DEB -B $(abspath $(BUILD_DIR))/packages
 
 format:
 	find agent collector common firmware_adapters tests bench -name '*.cpp' -o -name '*.hpp' | \
