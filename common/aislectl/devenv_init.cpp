@@ -8,6 +8,7 @@
 #include "common/aislectl/devenv.hpp"
 #include "common/crypto.hpp"
 #include "common/pki/broker_config.hpp"
+#include "common/pki/revocation.hpp"
 #include "common/pki/pki.hpp"
 #include "common/process.hpp"
 
@@ -272,6 +273,7 @@ Result<DevEnv> devenv_init(const std::string& dir_arg, const DevEnvInitOptions& 
   broker.cert_file = server_cert->cert_path;
   broker.key_file = server_cert->key_path;
   broker.acl_file = env.dir + "/mosquitto/acl";
+  if (std::filesystem::exists(pki::crl_path(pki_dir))) broker.crl_file = pki::crl_path(pki_dir);
   broker.persistence_dir = env.dir + "/mosquitto/data";
   broker.log_file = env.dir + "/log/mosquitto.log";
   broker.user = current_user();

@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "common/pki/pki.hpp"
+#include "common/pki/revocation.hpp"
 #include "common/time_format.hpp"
 
 namespace aisle::ctl {
@@ -14,6 +15,8 @@ constexpr const char* kUsage =
     "Usage: aislectl pki init DIR [--tenant T] [--days N]\n"
     "       aislectl pki issue --kind agent|collector|server [--store S] [--agent A]\n"
     "                          [--name N] [--san NAME]... [--days N] [--force] DIR\n"
+    "       aislectl pki revoke DIR SERIAL|NAME [--reason R]\n"
+    "       aislectl pki crl DIR [--days N]\n"
     "       aislectl pki show FILE\n"
     "\n"
     "init   creates a tenant CA in DIR (ca.key 0600, ca.crt; EC P-256; default 3650 days).\n"
@@ -25,6 +28,9 @@ constexpr const char* kUsage =
     "         server     --name HOST [--san NAME|IP]...  CN=HOST, SAN HOST, localhost,\n"
     "                    127.0.0.1 and every --san            -> DIR/server_HOST.crt/.key\n"
     "       --force replaces an existing certificate of the same name.\n"
+    "revoke marks a certificate revoked (by serial or index name, e.g. agent_store-1_agent-1) and\n"
+    "       rewrites DIR/ca.crl; reload the broker (SIGHUP) so it refuses the certificate.\n"
+    "crl    rewrites DIR/ca.crl (default valid 30 days: renew it before it runs out).\n"
     "show   prints a certificate's subject, issuer, serial, validity and names.\n"
     "\n"
     "The broker maps a client certificate's CN to its username, which its ACL names\n"
@@ -129,6 +135,61 @@ int run_show(const std::vector<std::string>& args) {
 
 }  // namespace
 
+int run_revoke(const std::vector<std::string>& args) {
+  std::string dir;
+  pki::RevokeOptions options;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--reason" && i + 1 < args.size()) {
+      options.reason = args[++i];
+      if (options.reason != "unspecified" && options.reason != "key_compromise" &&
+          options.reason != "superseded" && options.reason != "cessation_of_operation") {
+        return usage_error("--reason must be unspecified, key_compromise, superseded or "
+                           "cessation_of_operation");
+      }
+    } else if (dir.empty()) {
+      dir = a;
+    } else if (options.serial_or_name.empty()) {
+      options.serial_or_name = a;
+    } else {
+      return usage_error("unexpected argument '" + a + "'");
+    }
+  }
+  if (dir.empty() || options.serial_or_name.empty()) {
+    return usage_error("revoke needs DIR and a serial or name");
+  }
+  auto revoked = pki::revoke(dir, options);
+  if (!revoked) {
+    std::cerr << "aislectl pki revoke: " << revoked.error().message << "\n";
+    return 1;
+  }
+  std::cout << "revoked " << revoked->name << " (serial " << revoked->serial_hex << "); "
+            << pki::crl_path(dir) << " rewritten: reload the broker (SIGHUP)\n";
+  return 0;
+}
+
+int run_crl(const std::vector<std::string>& args) {
+  std::string dir;
+  int days = 30;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--days" && i + 1 < args.size()) {
+      if (!parse_int(args[++i], days) || days < 1) return usage_error("--days needs a number");
+    } else if (dir.empty()) {
+      dir = a;
+    } else {
+      return usage_error("unexpected argument '" + a + "'");
+    }
+  }
+  if (dir.empty()) return usage_error("crl needs DIR");
+  if (auto status = pki::write_crl(dir, days); !status) {
+    std::cerr << "aislectl pki crl: " << status.error().message << "\n";
+    return 1;
+  }
+  std::cout << pki::crl_path(dir) << " valid for " << days << " days\n";
+  return 0;
+}
+
 int run_pki_command(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << kUsage;
@@ -139,6 +200,8 @@ int run_pki_command(const std::vector<std::string>& args) {
   if (args[0] == "init") return run_init(args);
   if (args[0] == "issue") return run_issue(args);
   if (args[0] == "show") return run_show(args);
+  if (args[0] == "revoke") return run_revoke(args);
+  if (args[0] == "crl") return run_crl(args);
   return usage_error("unknown subcommand '" + args[0] + "'");
 }
 

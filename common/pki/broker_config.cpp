@@ -73,6 +73,7 @@ std::string render_mosquitto_conf(const MosquittoOptions& options) {
       << "tls_version tlsv1.2\n"
       << "require_certificate true\n"
       << "use_identity_as_username true\n";
+  if (!options.crl_file.empty()) out << "crlfile " << options.crl_file << "\n";
   return out.str();
 }
 

@@ -46,6 +46,9 @@ struct MosquittoOptions {
   std::string cert_file;  // the broker's server certificate
   std::string key_file;
   std::string acl_file;
+  // The CA's CRL (pki::crl_path): revoked client certificates are refused in the handshake.
+  // Empty: no revocation checking. Mosquitto 2.0 rereads it on SIGHUP.
+  std::string crl_file;
   // Empty: no persistence. Otherwise the directory of mosquitto.db (must exist, writable by user).
   std::string persistence_dir;
   // Seconds between snapshots of in-flight messages and sessions; a kill -9 loses the rest.

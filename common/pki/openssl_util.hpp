@@ -7,7 +7,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <sys/types.h>
+
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/result.hpp"
@@ -28,5 +31,12 @@ using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 
 // `what`, then OpenSSL's thread-local error queue (drained), as one message.
 Error ssl_error(ErrorCode code, const std::string& what);
+
+// The CA directory's files (pki.cpp): PEM certificate and key readers, an atomic file write
+// (temporary file, fsync, rename, explicit mode) and the certificate index (index.json).
+Result<X509Ptr> load_cert(const std::string& path);
+Result<PkeyPtr> load_key(const std::string& path);
+Status write_file(const std::string& path, const std::string& content, mode_t mode);
+Result<nlohmann::json> read_index(const std::string& dir);
 
 }  // namespace aisle::pki::detail

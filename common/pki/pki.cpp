@@ -25,6 +25,7 @@
 
 #include "common/log.hpp"
 #include "common/pki/openssl_util.hpp"
+#include "common/pki/revocation.hpp"
 
 namespace aisle::pki {
 namespace {
@@ -40,6 +41,10 @@ using detail::BioPtr;
 using detail::Deleter;
 using detail::PkeyPtr;
 using detail::ssl_error;
+using detail::load_cert;
+using detail::load_key;
+using detail::read_index;
+using detail::write_file;
 using detail::X509Ptr;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
@@ -76,6 +81,10 @@ bool is_ip_address(const std::string& text) {
          inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
+}  // namespace
+
+namespace detail {
+
 // Writes through a temporary file and rename, so a crash never leaves half a key behind; `mode`
 // is set explicitly because the umask could widen it.
 Status write_file(const std::string& path, const std::string& content, mode_t mode) {
@@ -100,6 +109,10 @@ Status write_file(const std::string& path, const std::string& content, mode_t mo
   }
   return ok_status();
 }
+
+}  // namespace detail
+
+namespace {
 
 Result<std::string> bio_text(BIO* bio) {
   char* data = nullptr;
@@ -249,6 +262,10 @@ Result<X509Ptr> build_cert(EVP_PKEY* key,
   return cert;
 }
 
+}  // namespace
+
+namespace detail {
+
 Result<X509Ptr> load_cert(const std::string& path) {
   BioPtr bio(BIO_new_file(path.c_str(), "r"));
   if (!bio) {
@@ -260,6 +277,14 @@ Result<X509Ptr> load_cert(const std::string& path) {
   return cert;
 }
 
+}  // namespace detail
+
+namespace {
+
+}  // namespace
+
+namespace detail {
+
 Result<PkeyPtr> load_key(const std::string& path) {
   BioPtr bio(BIO_new_file(path.c_str(), "r"));
   if (!bio) {
@@ -270,6 +295,10 @@ Result<PkeyPtr> load_key(const std::string& path) {
   if (!key) return ssl_error(ErrorCode::kInvalidArgument, "not a PEM private key: " + path);
   return key;
 }
+
+}  // namespace detail
+
+namespace {
 
 // Writes the pair: the key first (0600), then the certificate, so a certificate on disk always
 // has its key.
@@ -283,6 +312,10 @@ Status write_pair(const std::string& key_path, EVP_PKEY* key, const std::string&
   return write_file(cert_path, *cert_text, 0644);
 }
 
+}  // namespace
+
+namespace detail {
+
 Result<nlohmann::json> read_index(const std::string& dir) {
   std::ifstream in(index_path(dir));
   if (!in) return nlohmann::json{{"version", 1}, {"certs", nlohmann::json::array()}};
@@ -293,6 +326,10 @@ Result<nlohmann::json> read_index(const std::string& dir) {
   }
   return index;
 }
+
+}  // namespace detail
+
+namespace {
 
 Status append_index(const std::string& dir, nlohmann::json entry) {
   auto index = read_index(dir);
@@ -446,6 +483,8 @@ Status init_ca(const std::string& dir, const CaOptions& options) {
                        {"ca_serial", serial_hex(cert->get())},
                        {"certs", nlohmann::json::array()}};
   if (auto s = write_file(index_path(dir), index.dump(2) + "\n", 0644); !s) return s;
+  // An empty CRL from the start: the broker's crlfile must exist before anything is revoked.
+  if (auto s = write_crl(dir); !s) return s;
   logger.info("created CA", {{"dir", dir}, {"tenant", options.tenant}});
   return ok_status();
 }

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "common/mqtt/mqtt_client.hpp"
+#include "common/pki/pki.hpp"
+#include "common/pki/revocation.hpp"
 #include "common/process.hpp"
 #include "common/wire/privacy.hpp"
 #include "common/wire/topics.hpp"
@@ -320,6 +322,39 @@ TEST_CASE("only the collector broadcasts, and an agent's uplink is its own",
   agent1.disconnect();
   agent2.disconnect();
   collector->disconnect();
+}
+
+// Revocation and expiry (docs/operations.md): a revoked agent certificate is refused in the TLS
+// handshake once the broker has reread the CRL, while the rest of the fleet keeps connecting; an
+// expired certificate from the right CA is refused too.
+TEST_CASE("a revoked and an expired certificate are refused by the broker",
+          "[integration][broker][pki]") {
+  MosquittoProcess broker;
+  const test::TlsIdentity doomed = broker.agent("store-9", "agent-9");
+  const test::TlsIdentity healthy = broker.agent("store-1", "agent-1");
+  REQUIRE(broker_accepts(broker, doomed.cert_file, doomed.key_file));
+
+  auto revoked = pki::revoke(broker.pki_dir(), {"agent_store-9_agent-9", "key_compromise"});
+  REQUIRE(revoked);
+  auto again = pki::revoke(broker.pki_dir(), {revoked->serial_hex, "key_compromise"});
+  REQUIRE_FALSE(again);
+  CHECK(again.error().code == ErrorCode::kAlreadyExists);
+  // Mosquitto 2.0 rereads certificates and the CRL on SIGHUP; a restart proves the file itself.
+  REQUIRE(broker.stop());
+  REQUIRE(broker.start());
+  CHECK_FALSE(broker_accepts(broker, doomed.cert_file, doomed.key_file));
+  CHECK(broker_accepts(broker, healthy.cert_file, healthy.key_file));
+
+  pki::IssueOptions expired;
+  expired.kind = pki::CertKind::kAgent;
+  expired.store_id = "store-8";
+  expired.agent_id = "agent-8";
+  const UnixMillis now = SystemClock::instance()->now_unix_ms();
+  expired.not_before = now - 10LL * 86400 * 1000;
+  expired.not_after = now - 86400 * 1000;
+  auto issued = pki::issue(broker.pki_dir(), expired);
+  REQUIRE(issued);
+  CHECK_FALSE(broker_accepts(broker, issued->cert_path, issued->key_path));
 }
 
 }  // namespace aisle

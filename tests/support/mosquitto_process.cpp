@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/pki/pki.hpp"
+#include "common/pki/revocation.hpp"
 #include "common/process.hpp"
 
 namespace aisle::test {
@@ -66,6 +67,7 @@ MosquittoProcess::MosquittoProcess(MosquittoOptions options)
   conf.cert_file = server_cert->cert_path;
   conf.key_file = server_cert->key_path;
   conf.acl_file = (base / "acl").string();
+  conf.crl_file = pki::crl_path(pki);
   conf.persistence_dir = (base / "data").string();
   conf.autosave_interval_s = options_.autosave_interval_s;
   conf.log_file = log_file();
