@@ -102,7 +102,10 @@ TEST_CASE("mqtt transport delivers one frame per message and reconnects after a 
   transport.stop();
   const auto took = std::chrono::steady_clock::now() - started;
   INFO(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
-  REQUIRE(took < 1s);
+  // "Promptly" means not waiting out a connect timeout or a backoff. Paho C tears its client down
+  // in steps of up to 1 s on a loaded machine (measured 1,003 ms once under ctest -j2), so the
+  // bound leaves room for one such step.
+  REQUIRE(took < 2500ms);
 }
 
 TEST_CASE("mqtt transport stops promptly while no broker answers", "[adapters][mqtt]") {
