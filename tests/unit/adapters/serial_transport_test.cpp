@@ -163,7 +163,9 @@ TEST_CASE("serial transport survives an unplug: it reopens the device with backo
   second.write("after-replug\n");
   REQUIRE(frames.wait_for(3));
   REQUIRE(frames.lines() == std::vector<std::string>{"before-unplug", "partial", "after-replug"});
-  REQUIRE(transport.stats().reconnects == 1);
+  // At least the reopen of the new node. The old pty node can outlive its master for a moment,
+  // so a reopen may land on it once more before it fails for good (seen once under ctest -j2).
+  REQUIRE(transport.stats().reconnects >= 1);
   transport.stop();
 }
 
