@@ -205,6 +205,9 @@ bool is_running(pid_t pid) {
 }
 
 std::optional<int> exit_status(pid_t pid) {
+  // is_running() reports a zombie as gone without reaping it when the child exited between its
+  // waitpid and its /proc check: reap it now, or its status would be lost (seen as -1 once).
+  (void)try_reap(pid);
   const std::lock_guard lock(reaped_mutex);
   const auto it = reaped_status.find(pid);
   if (it == reaped_status.end()) return std::nullopt;
