@@ -32,6 +32,10 @@ using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 // `what`, then OpenSSL's thread-local error queue (drained), as one message.
 Error ssl_error(ErrorCode code, const std::string& what);
 
+// The UTF-8 text of the first `nid` entry (NID_commonName, NID_organizationName) of a name; ""
+// when absent.
+std::string name_entry(const X509_NAME* name, int nid);
+
 // The CA directory's files (pki.cpp): PEM certificate and key readers, an atomic file write
 // (temporary file, fsync, rename, explicit mode) and the certificate index (index.json).
 Result<X509Ptr> load_cert(const std::string& path);

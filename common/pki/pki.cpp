@@ -42,6 +42,7 @@ using detail::Deleter;
 using detail::PkeyPtr;
 using detail::ssl_error;
 using detail::load_cert;
+using detail::name_entry;
 using detail::load_key;
 using detail::read_index;
 using detail::write_file;
@@ -180,18 +181,6 @@ std::string name_text(const X509_NAME* name) {
   if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "";
   auto text = bio_text(bio.get());
   return text ? *text : "";
-}
-
-std::string name_entry(const X509_NAME* name, int nid) {
-  const int index = X509_NAME_get_index_by_NID(name, nid, -1);
-  if (index < 0) return "";
-  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  unsigned char* utf8 = nullptr;
-  const int size = ASN1_STRING_to_UTF8(&utf8, data);
-  if (size < 0) return "";
-  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size));
-  OPENSSL_free(utf8);
-  return out;
 }
 
 Status add_name_entry(X509_NAME* name, const char* field, const std::string& value) {

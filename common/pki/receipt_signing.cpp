@@ -23,6 +23,7 @@ constexpr std::size_t kMaxSignatureBase64Bytes = 2048;
 
 using detail::BioPtr;
 using detail::Deleter;
+using detail::name_entry;
 using detail::PkeyPtr;
 using detail::ssl_error;
 using detail::X509Ptr;
@@ -46,18 +47,6 @@ Result<X509Ptr> parse_certificate(std::string_view pem) {
   X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return invalid("'certificate' is not a PEM certificate");
   return cert;
-}
-
-std::string name_entry(const X509_NAME* name, int nid) {
-  const int index = X509_NAME_get_index_by_NID(name, nid, -1);
-  if (index < 0) return "";
-  const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  unsigned char* utf8 = nullptr;
-  const int size = ASN1_STRING_to_UTF8(&utf8, data);
-  if (size < 0) return "";
-  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size));
-  OPENSSL_free(utf8);
-  return out;
 }
 
 Status check_chain(X509* cert, const std::string& ca_cert_path) {
