@@ -119,30 +119,17 @@ IngestReport IngestService::ingest_records(const std::vector<RawRecord>& records
     std::vector<schema::ValidationError> errors;
     if (validator_.check_record(records[i].text, event, &properties, errors) &&
         stamp(event, errors)) {
-      const auto action = privacy_ ? privacy_->apply(event, &properties, errors)
-                                   : privacy::PrivacyAction::kKeep;
-      if (action == privacy::PrivacyAction::kDrop) {
-        ++report.dropped_no_consent;
-        continue;
-      }
-      if (action != privacy::PrivacyAction::kReject) {
-        OutboxRecord record;
-        record.priority = priority_of(event.type);
-        record.received_at = *event.received_at;
-        record.payload = to_json_text(event, properties);
-        record.event_id = std::move(event.event_id);
-        outbox_records.push_back(std::move(record));
-        indexes.push_back(i);
-        continue;
-      }
+      const Admission admission = admit(event, &properties, errors, outbox_records);
+      if (admission == Admission::kQueued) indexes.push_back(i);
+      if (admission == Admission::kDropped) ++report.dropped_no_consent;
+      if (admission != Admission::kRejected) continue;
     }
     quarantined.push_back(
         quarantine_record(records[i].text, rejection_class(errors), errors, origin));
     report.rejected.push_back({i, records[i].line, std::move(errors)});
   }
-  const std::size_t valid_count = outbox_records.size();
-  for (auto& q : quarantined) outbox_records.push_back(std::move(q));
-  return commit(std::move(outbox_records), std::move(indexes), std::move(report), valid_count);
+  return commit(std::move(outbox_records), std::move(quarantined), std::move(indexes),
+                std::move(report));
 }
 
 IngestReport IngestService::ingest_events(std::vector<Event> events, const IngestOrigin& origin) {
@@ -154,30 +141,33 @@ IngestReport IngestService::ingest_events(std::vector<Event> events, const Inges
     Event& event = events[i];
     std::vector<schema::ValidationError> errors;
     if (validator_.check_properties(event, errors) && stamp(event, errors)) {
-      const auto action = privacy_ ? privacy_->apply(event, nullptr, errors)
-                                   : privacy::PrivacyAction::kKeep;
-      if (action == privacy::PrivacyAction::kDrop) {
-        ++report.dropped_no_consent;
-        continue;
-      }
-      if (action != privacy::PrivacyAction::kReject) {
-        OutboxRecord record;
-        record.priority = priority_of(event.type);
-        record.received_at = *event.received_at;
-        record.payload = to_json_text(event);
-        record.event_id = std::move(event.event_id);
-        outbox_records.push_back(std::move(record));
-        indexes.push_back(i);
-        continue;
-      }
+      const Admission admission = admit(event, nullptr, errors, outbox_records);
+      if (admission == Admission::kQueued) indexes.push_back(i);
+      if (admission == Admission::kDropped) ++report.dropped_no_consent;
+      if (admission != Admission::kRejected) continue;
     }
     quarantined.push_back(
         quarantine_record(to_json_text(event), rejection_class(errors), errors, origin));
     report.rejected.push_back({i, 0, std::move(errors)});
   }
-  const std::size_t valid_count = outbox_records.size();
-  for (auto& q : quarantined) outbox_records.push_back(std::move(q));
-  return commit(std::move(outbox_records), std::move(indexes), std::move(report), valid_count);
+  return commit(std::move(outbox_records), std::move(quarantined), std::move(indexes),
+                std::move(report));
+}
+
+IngestService::Admission IngestService::admit(Event& event, std::string* properties_json,
+                                              std::vector<schema::ValidationError>& errors,
+                                              std::vector<OutboxRecord>& out) {
+  const auto action = privacy_ ? privacy_->apply(event, properties_json, errors)
+                               : privacy::PrivacyAction::kKeep;
+  if (action == privacy::PrivacyAction::kDrop) return Admission::kDropped;
+  if (action == privacy::PrivacyAction::kReject) return Admission::kRejected;
+  OutboxRecord record;
+  record.priority = priority_of(event.type);
+  record.received_at = *event.received_at;
+  record.payload = properties_json ? to_json_text(event, *properties_json) : to_json_text(event);
+  record.event_id = std::move(event.event_id);
+  out.push_back(std::move(record));
+  return Admission::kQueued;
 }
 
 Status IngestService::quarantine_frame(std::string raw, std::string reason,
@@ -191,8 +181,11 @@ Status IngestService::quarantine_frame(std::string raw, std::string reason,
 }
 
 IngestReport IngestService::commit(std::vector<OutboxRecord>&& records,
-                                   std::vector<std::size_t>&& indexes, IngestReport&& report,
-                                   std::size_t valid_count) {
+                                   std::vector<OutboxRecord>&& quarantined,
+                                   std::vector<std::size_t>&& indexes, IngestReport&& report) {
+  // Valid records first: their positions match `indexes`; the quarantine records follow them.
+  const std::size_t valid_count = records.size();
+  for (auto& q : quarantined) records.push_back(std::move(q));
   if (records.empty()) return std::move(report);
   std::vector<Priority> priorities;
   priorities.reserve(valid_count);

@@ -47,8 +47,16 @@ class IngestService final : public Ingest {
   OutboxRecord quarantine_record(std::string_view raw, std::string_view reason,
                                  const std::vector<schema::ValidationError>& errors,
                                  const IngestOrigin& origin, bool device_frame = false);
-  IngestReport commit(std::vector<OutboxRecord>&& records, std::vector<std::size_t>&& indexes,
-                      IngestReport&& report, std::size_t valid_count);
+  // The privacy policy on a valid, stamped event and, when it is kept, its outbox record
+  // appended to `out` (properties_json: the validator's text of the properties, or null to
+  // serialize event.properties).
+  enum class Admission { kQueued, kDropped, kRejected };
+  Admission admit(Event& event, std::string* properties_json,
+                  std::vector<schema::ValidationError>& errors, std::vector<OutboxRecord>& out);
+  // Appends the valid records (in `indexes` order) and then the quarantine records in one
+  // outbox transaction and completes the report.
+  IngestReport commit(std::vector<OutboxRecord>&& records, std::vector<OutboxRecord>&& quarantined,
+                      std::vector<std::size_t>&& indexes, IngestReport&& report);
 
   const EventValidator& validator_;
   Outbox& outbox_;
