@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +20,7 @@
 #include "common/wire/privacy.hpp"
 #include "common/wire/topics.hpp"
 #include "tests/support/mosquitto_process.hpp"
+#include "tests/support/mqtt_inbox.hpp"
 
 namespace aisle {
 namespace {
@@ -33,39 +32,7 @@ using test::TlsIdentity;
 const wire::AgentAddress kAgent1{"acme", "store-1", "agent-1"};
 const wire::AgentAddress kAgent2{"acme", "store-2", "agent-2"};
 
-// Collects messages from a client's callback thread.
-class Inbox {
- public:
-  void attach(mqtt::MqttClient& client) {
-    client.on_message([this](mqtt::Message&& m) {
-      const std::lock_guard lock(mutex_);
-      messages_.push_back(std::move(m));
-      changed_.notify_all();
-    });
-  }
-  // Waits until a message with this payload arrived.
-  bool wait_for(const std::string& payload, std::chrono::milliseconds timeout = 10s) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return has_locked(payload); });
-  }
-  bool has(const std::string& payload) {
-    const std::lock_guard lock(mutex_);
-    return has_locked(payload);
-  }
-  std::vector<mqtt::Message> messages() {
-    const std::lock_guard lock(mutex_);
-    return messages_;
-  }
-
- private:
-  bool has_locked(const std::string& payload) const {
-    return std::any_of(messages_.begin(), messages_.end(),
-                       [&](const mqtt::Message& m) { return m.payload == payload; });
-  }
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<mqtt::Message> messages_;
-};
+using Inbox = test::MqttInbox;
 
 // A connected client with an inbox.
 struct Client {
@@ -257,13 +224,6 @@ TEST_CASE("the broker keeps an offline agent's acks across a restart", "[integra
   CHECK(agent.inbox.wait_for("queued-ack"));
 }
 
-}  // namespace aisle
-
-namespace aisle {
-namespace {
-using namespace std::chrono_literals;
-using test::MosquittoProcess;
-}  // namespace
 
 // Consent changes and erasures reach every agent on the tenant's broadcast topics; only the
 // collector may publish there (an agent forging an erasure or a consent change for the whole
@@ -271,57 +231,32 @@ using test::MosquittoProcess;
 TEST_CASE("only the collector broadcasts, and an agent's uplink is its own",
           "[integration][broker][privacy]") {
   MosquittoProcess broker;
-  auto collector = std::make_unique<mqtt::MqttClient>(
-      broker.client_options(broker.collector(), "test-collector"));
-  std::mutex mutex;
-  std::vector<std::string> collector_got;
-  collector->on_message([&](mqtt::Message&& m) {
-    const std::lock_guard lock(mutex);
-    collector_got.push_back(m.payload);
-  });
-  REQUIRE(collector->connect().ok());
-  REQUIRE(collector->subscribe(wire::shared_uplink_subscription("g", "erasure_receipt")).ok());
-
-  mqtt::MqttClient agent1(broker.client_options(broker.agent("store-1", "agent-1"),
-                                                "aisle-agent-store-1-agent-1"));
-  std::vector<std::string> agent1_got;
-  agent1.on_message([&](mqtt::Message&& m) {
-    const std::lock_guard lock(mutex);
-    agent1_got.push_back(m.payload);
-  });
-  mqtt::MqttClient agent2(broker.client_options(broker.agent("store-2", "agent-2"),
-                                                "aisle-agent-store-2-agent-2"));
-  REQUIRE(agent1.connect().ok());
-  REQUIRE(agent2.connect().ok());
-  REQUIRE(agent1.subscribe(wire::broadcast_topic("acme", "erasure")).ok());
+  Client collector(broker, broker.collector(), "test-collector");
+  REQUIRE(collector.client.connect().ok());
+  REQUIRE(collector.client.subscribe(wire::shared_uplink_subscription("g", "erasure_receipt")).ok());
+  Client agent1(broker, broker.agent("store-1", "agent-1"), "aisle-agent-store-1-agent-1");
+  Client agent2(broker, broker.agent("store-2", "agent-2"), "aisle-agent-store-2-agent-2");
+  REQUIRE(agent1.client.connect().ok());
+  REQUIRE(agent2.client.connect().ok());
+  REQUIRE(agent1.client.subscribe(wire::broadcast_topic("acme", "erasure")).ok());
 
   // Forged by agent 2: a fleet-wide erasure, and a receipt in agent 1's name.
-  (void)agent2.publish_and_wait(wire::broadcast_topic("acme", "erasure"), "forged-erasure", 5s);
-  (void)agent2.publish_and_wait(wire::uplink_topic(kAgent1, "erasure_receipt"), "forged-receipt",
-                                5s);
+  (void)agent2.client.publish_and_wait(wire::broadcast_topic("acme", "erasure"), "forged-erasure",
+                                       5s);
+  (void)agent2.client.publish_and_wait(wire::uplink_topic(kAgent1, "erasure_receipt"),
+                                       "forged-receipt", 5s);
   // Genuine: the collector's broadcast and agent 2's own receipt (sent after the forgeries:
   // the broker handles one client's packets in order).
-  REQUIRE(collector->publish_and_wait(wire::broadcast_topic("acme", "erasure"), "real-erasure", 5s)
+  REQUIRE(collector.client
+              .publish_and_wait(wire::broadcast_topic("acme", "erasure"), "real-erasure", 5s)
               .ok());
-  REQUIRE(agent2.publish_and_wait(wire::uplink_topic(kAgent2, "erasure_receipt"), "real-receipt",
-                                  5s)
+  REQUIRE(agent2.client
+              .publish_and_wait(wire::uplink_topic(kAgent2, "erasure_receipt"), "real-receipt", 5s)
               .ok());
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  auto seen = [&](const std::vector<std::string>& box, const std::string& payload) {
-    const std::lock_guard lock(mutex);
-    return std::find(box.begin(), box.end(), payload) != box.end();
-  };
-  while (std::chrono::steady_clock::now() < deadline &&
-         !(seen(agent1_got, "real-erasure") && seen(collector_got, "real-receipt"))) {
-    std::this_thread::sleep_for(50ms);
-  }
-  CHECK(seen(agent1_got, "real-erasure"));
-  CHECK(seen(collector_got, "real-receipt"));
-  CHECK_FALSE(seen(agent1_got, "forged-erasure"));
-  CHECK_FALSE(seen(collector_got, "forged-receipt"));
-  agent1.disconnect();
-  agent2.disconnect();
-  collector->disconnect();
+  CHECK(agent1.inbox.wait_for("real-erasure"));
+  CHECK(collector.inbox.wait_for("real-receipt"));
+  CHECK_FALSE(agent1.inbox.has("forged-erasure"));
+  CHECK_FALSE(collector.inbox.has("forged-receipt"));
 }
 
 // Revocation and expiry (docs/operations.md): a revoked agent certificate is refused in the TLS

@@ -9,13 +9,12 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <condition_variable>
-#include <mutex>
 
 #include "agent/agent.hpp"
 #include "common/crypto.hpp"
 #include "common/uuid.hpp"
 #include "common/wire/batch.hpp"
+#include "tests/support/mqtt_inbox.hpp"
 #include "tests/support/mosquitto_process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -32,36 +31,7 @@ std::string hmac(const std::string& normalized) {
   return crypto::hmac_sha256_hex(kKey, normalized);
 }
 
-// What the broker delivered to the test's collector-identity client.
-class Inbox {
- public:
-  void attach(mqtt::MqttClient& client) {
-    client.on_message([this](mqtt::Message&& m) {
-      const std::lock_guard lock(mutex_);
-      messages_.push_back(std::move(m));
-      changed_.notify_all();
-    });
-  }
-  // Waits until `count` messages arrived on `topic`; returns those.
-  std::vector<std::string> wait_on(const std::string& topic, std::size_t count,
-                                   std::chrono::milliseconds timeout = 15s) {
-    std::unique_lock lock(mutex_);
-    std::vector<std::string> out;
-    changed_.wait_for(lock, timeout, [&] {
-      out.clear();
-      for (const auto& m : messages_) {
-        if (m.topic == topic) out.push_back(m.payload);
-      }
-      return out.size() >= count;
-    });
-    return out;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<mqtt::Message> messages_;
-};
+using Inbox = test::MqttInbox;  // what the broker delivered to the test's collector-identity client
 
 // Every record of every batch published so far (decompressed), waiting for `events` events.
 struct Published {
