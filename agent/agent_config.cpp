@@ -146,6 +146,9 @@ Result<AgentConfig> from_json(const json& j, std::string_view origin) {
   if (!privacy) return privacy.error();
   c.privacy = std::move(*privacy);
 
+  if (j.contains("recommendations")) c.recommendations = j.at("recommendations");
+  if (j.contains("segments")) c.segments = j.at("segments");
+
   c.shutdown_grace = duration_at(j, "shutdown_grace", c.shutdown_grace);
   c.watchdog = j.value("watchdog", true);
   return c;

@@ -74,6 +74,11 @@ struct AgentConfig {
   // Pseudonymization, IP truncation, data minimization, consent policy (docs/privacy.md).
   privacy::PrivacyOptions privacy;
 
+  // Sections parsed by their components (agent/recs, agent/segments), kept raw here so the
+  // component owns its defaults and error messages.
+  nlohmann::json recommendations = nlohmann::json::object();
+  nlohmann::json segments = nlohmann::json::object();
+
   std::chrono::milliseconds shutdown_grace{10000};
   bool watchdog = true;
 

@@ -69,10 +69,11 @@ Result<std::unique_ptr<PrivacyStack>> PrivacyStack::open(const CollectorConfig& 
       [self](std::vector<Event>&& stored) { self->feed(std::move(stored)); }, metrics);
 
   ErasureDependencies deps;
-  deps.erase_profile = [svc](const std::string& id,
-                             const std::string& actor) -> Result<ErasedSubject> {
+  deps.erase_profile = [svc, self](const std::string& id,
+                                   const std::string& actor) -> Result<ErasedSubject> {
     auto erased = svc->erase(id, actor);
     if (!erased) return erased.error();
+    for (auto* listener : self->listeners_) listener->on_erase(*erased);
     return ErasedSubject{erased->profile_id, std::move(erased->identities),
                          std::move(erased->event_ids)};
   };
@@ -164,6 +165,18 @@ void PrivacyStack::feed(std::vector<Event>&& stored) {
   for (const auto& merge : applied->merges) {
     audit_record("collector", "profile_merged", "profile:" + merge.into,
                  {{"from", merge.from}, {"into", merge.into}, {"by", merge.reason_identity}});
+    for (auto* listener : listeners_) listener->on_merge(merge);
+  }
+  if (!listeners_.empty()) {
+    std::vector<profiles::ProfiledEvent> profiled;
+    profiled.reserve(stored.size());
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      const bool erased = i < applied->discarded_erased.size() && applied->discarded_erased[i];
+      if (erased) continue;
+      profiled.push_back({&stored[i], i < applied->profile_ids.size() ? applied->profile_ids[i]
+                                                                      : std::string()});
+    }
+    for (auto* listener : listeners_) listener->on_events(profiled);
   }
   for (const auto& change : applied->consent_changes) publish_consent_change(change, "collector");
   // An erasure that raced with this batch (requested between the policy check and the commit):

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "collector/audit/audit_log.hpp"
 #include "collector/collector_config.hpp"
@@ -12,6 +13,7 @@
 #include "collector/privacy/consent_broadcaster.hpp"
 #include "collector/privacy/erasure_service.hpp"
 #include "collector/privacy/privacy_hooks.hpp"
+#include "collector/profiles/profile_listener.hpp"
 #include "collector/profiles/profile_service.hpp"
 #include "collector/store/event_store.hpp"
 #include "common/metrics.hpp"
@@ -25,6 +27,10 @@ class PrivacyStack {
                                                     Publish publish, ClockPtr clock,
                                                     metrics::Registry& metrics);
   ~PrivacyStack();
+
+  // Segment evaluation, recommendation models: they see every profiled event after identity
+  // resolution, in commit order, on the identity-resolution thread. Register before start().
+  void add_listener(profiles::ProfileListener* listener) { listeners_.push_back(listener); }
 
   void start();
   void stop();
@@ -59,6 +65,7 @@ class PrivacyStack {
   std::unique_ptr<ConsentBroadcaster> broadcaster_;
   std::unique_ptr<PrivacyHooks> hooks_;
   std::unique_ptr<ErasureService> erasures_;
+  std::vector<profiles::ProfileListener*> listeners_;
 };
 
 }  // namespace aisle::collector
