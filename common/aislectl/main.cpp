@@ -7,6 +7,7 @@
 #include "common/aislectl/audit_command.hpp"
 #include "common/aislectl/demo_command.hpp"
 #include "common/aislectl/devenv_command.hpp"
+#include "common/aislectl/eval_command.hpp"
 #include "common/aislectl/pki_command.hpp"
 #include "common/aislectl/quarantine_command.hpp"
 #include "common/aislectl/schema_command.hpp"
@@ -26,6 +27,8 @@ constexpr const char* kUsage =
     "                         inspect and replay quarantined input at a collector\n"
     "  audit verify FILE      check the hash chain of a collector audit log\n"
     "  demo                   run a store end to end on embedded defaults (`make demo`)\n"
+    "  eval recs --train FILE --test FILE\n"
+    "                         offline evaluation of the recommendation models (HR@20, MRR@20)\n"
     "  version                print the version\n"
     "\n"
     "`aislectl <command> --help` describes each command.\n";
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
   if (command == "quarantine") return aisle::ctl::run_quarantine_command(rest);
   if (command == "audit") return aisle::ctl::run_audit_command(rest);
   if (command == "demo") return aisle::ctl::run_demo_command(rest);
+  if (command == "eval") return aisle::ctl::run_eval_command(rest);
   if (command == "version" || command == "--version") {
     std::cout << "aislectl " << AISLE_VERSION << "\n";
     return 0;
