@@ -1,0 +1,445 @@
+// The hot path of the segment engine: window updates, condition evaluation, membership changes
+// and window-expiry timers. Every function runs with Impl::mutex held.
+#include <algorithm>
+
+#include "collector/segments/segment_engine_impl.hpp"
+
+namespace aisle::collector::segments {
+
+// ---- ProfileEntry / ProfileTable / PlanSet ------------------------------------------------
+
+FeatureState* ProfileEntry::feature(std::uint32_t feature_id) {
+  auto it = std::lower_bound(features.begin(), features.end(), feature_id,
+                             [](const auto& f, std::uint32_t i) { return f.first < i; });
+  return it != features.end() && it->first == feature_id ? &it->second : nullptr;
+}
+
+const FeatureState* ProfileEntry::feature(std::uint32_t feature_id) const {
+  return const_cast<ProfileEntry*>(this)->feature(feature_id);
+}
+
+FeatureState& ProfileEntry::feature_or_add(std::uint32_t feature_id) {
+  auto it = std::lower_bound(features.begin(), features.end(), feature_id,
+                             [](const auto& f, std::uint32_t i) { return f.first < i; });
+  if (it == features.end() || it->first != feature_id) {
+    it = features.insert(it, {feature_id, FeatureState{}});
+  }
+  return it->second;
+}
+
+bool ProfileEntry::member(std::uint32_t slot) const {
+  return std::binary_search(member_of.begin(), member_of.end(), slot);
+}
+
+std::uint32_t ProfileTable::find(const std::string& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? kNoHandle : it->second;
+}
+
+std::uint32_t ProfileTable::find_or_add(const std::string& id) {
+  auto [it, inserted] = index_.try_emplace(id, kNoHandle);
+  if (!inserted) return it->second;
+  std::uint32_t handle;
+  if (!free_.empty()) {
+    handle = free_.back();
+    free_.pop_back();
+  } else {
+    handle = static_cast<std::uint32_t>(entries_.size());
+    entries_.emplace_back();
+  }
+  ProfileEntry& e = entries_[handle];
+  e = ProfileEntry{};
+  e.id = id;
+  e.used = true;
+  it->second = handle;
+  return handle;
+}
+
+void ProfileTable::erase(std::uint32_t handle) {
+  ProfileEntry& e = entries_[handle];
+  if (!e.used) return;
+  index_.erase(e.id);
+  e = ProfileEntry{};
+  free_.push_back(handle);
+}
+
+const Plan* PlanSet::plan_for(const std::string& type) const {
+  auto it = by_type.find(type);
+  if (it != by_type.end()) return &it->second;
+  return any.segments.empty() ? nullptr : &any;
+}
+
+// ---- plans ---------------------------------------------------------------------------------
+
+std::uint32_t SegmentEngine::Impl::intern_feature(const FeatureSpec& spec) {
+  auto it = feature_ids.find(spec.key);
+  if (it != feature_ids.end()) return it->second;
+  Feature f;
+  f.spec = spec;
+  f.granularity_ms = spec.window_ms ? window_granularity_ms(spec.window_ms,
+                                                            options.buckets_per_window)
+                                    : 1000;
+  f.max_distinct = options.max_distinct_values;
+  const auto id = static_cast<std::uint32_t>(features.size());
+  features.push_back(std::move(f));
+  feature_ids.emplace(spec.key, id);
+  return id;
+}
+
+PlanSet SegmentEngine::Impl::build_plans(
+    const std::vector<std::pair<std::uint32_t, CompiledPtr>>& versions) const {
+  PlanSet plans;
+  plans.feature_used.assign(features.size(), false);
+  std::vector<std::uint32_t> all_slots;
+  for (const auto& [slot, cv] : versions) {
+    const SegmentDefinition& def = cv->def;
+    for (std::uint32_t f : cv->features) {
+      Plan& plan = plans.by_type[features[f].spec.event_type];
+      plan.features.push_back(f);
+      plan.segments.push_back(slot);
+      plans.feature_used[f] = true;
+    }
+    if (def.uses_session || !def.score_models.empty()) plans.any.segments.push_back(slot);
+    if (def.uses_traits) plans.by_type["identify"].segments.push_back(slot);
+    if (def.uses_consent) plans.by_type["consent"].segments.push_back(slot);
+    plans.session = plans.session || def.uses_session;
+    plans.traits = plans.traits || def.uses_traits;
+    plans.consent = plans.consent || def.uses_consent;
+    all_slots.push_back(slot);
+  }
+  // Dependents: a segment referencing an affected segment is affected too (transitively).
+  auto close = [&](std::vector<std::uint32_t>& affected) {
+    bool grew = true;
+    while (grew) {
+      grew = false;
+      for (const auto& [slot, cv] : versions) {
+        if (std::find(affected.begin(), affected.end(), slot) != affected.end()) continue;
+        for (std::uint32_t ref : cv->segment_refs) {
+          if (std::find(affected.begin(), affected.end(), ref) != affected.end()) {
+            affected.push_back(slot);
+            grew = true;
+            break;
+          }
+        }
+      }
+    }
+  };
+  auto by_rank = [&](std::uint32_t a, std::uint32_t b) {
+    return segments[a]->rank != segments[b]->rank ? segments[a]->rank < segments[b]->rank : a < b;
+  };
+  auto finish = [&](Plan& plan, bool with_any) {
+    if (with_any) {
+      plan.segments.insert(plan.segments.end(), plans.any.segments.begin(),
+                           plans.any.segments.end());
+    }
+    close(plan.segments);
+    std::sort(plan.segments.begin(), plan.segments.end(), by_rank);
+    plan.segments.erase(std::unique(plan.segments.begin(), plan.segments.end()),
+                        plan.segments.end());
+    std::sort(plan.features.begin(), plan.features.end());
+    plan.features.erase(std::unique(plan.features.begin(), plan.features.end()),
+                        plan.features.end());
+  };
+  for (auto& [type, plan] : plans.by_type) finish(plan, true);
+  finish(plans.any, false);
+  return plans;
+}
+
+void SegmentEngine::Impl::rebuild_live_plans() {
+  std::vector<std::pair<std::uint32_t, CompiledPtr>> live_versions;
+  live_order.clear();
+  for (std::uint32_t slot = 0; slot < segments.size(); ++slot) {
+    const Segment& s = *segments[slot];
+    if (s.live && s.active && !s.retired) {
+      live_versions.emplace_back(slot, s.active);
+      live_order.push_back(slot);
+    }
+  }
+  std::sort(live_order.begin(), live_order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return segments[a]->rank != segments[b]->rank ? segments[a]->rank < segments[b]->rank : a < b;
+  });
+  live_plans = build_plans(live_versions);
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+std::uint32_t SegmentEngine::Impl::apply(ProfileTable& table, const PlanSet& plans,
+                                         const profiles::ProfiledEvent& pe, bool late) {
+  const Event& event = *pe.event;
+  const Plan* plan = plans.plan_for(event.type);
+  if (plan == nullptr || pe.profile_id.empty()) return kNoHandle;
+  const std::uint32_t handle = table.find_or_add(pe.profile_id);
+  ProfileEntry& p = table.at(handle);
+  if (!late) {
+    for (std::uint32_t f : plan->features) {
+      const Feature& feature = features[f];
+      if (feature_matches(feature, event)) feature_add(p.feature_or_add(f), feature, event);
+    }
+  }
+  const bool extras = (plans.traits && event.type == "identify") ||
+                      (plans.consent && event.type == "consent") || (plans.session && !late);
+  if (extras) {
+    if (!p.extras) p.extras = std::make_unique<ProfileExtras>();
+    extras_apply(*p.extras, event, options.session_timeout.count(), plans.session && !late);
+  }
+  if (!event.source.agent_id.empty()) {
+    p.store_id = event.source.store_id;
+    p.agent_id = event.source.agent_id;
+  }
+  return handle;
+}
+
+namespace {
+
+bool compare_json(const nlohmann::json* value, CompareOp op, const nlohmann::json& operand) {
+  Predicate p;
+  p.op = op;
+  p.operand = operand;
+  return predicate_matches(p, value);
+}
+
+}  // namespace
+
+bool SegmentEngine::Impl::eval(const Condition& c, const ProfileEntry& p, UnixMillis now) const {
+  switch (c.kind) {
+    case NodeKind::kAll:
+      for (const auto& child : c.children) {
+        if (!eval(child, p, now)) return false;
+      }
+      return true;
+    case NodeKind::kAny:
+      for (const auto& child : c.children) {
+        if (eval(child, p, now)) return true;
+      }
+      return false;
+    case NodeKind::kNot: return !eval(c.children[0], p, now);
+    case NodeKind::kFeature: {
+      const FeatureState* state = p.feature(c.slot);
+      std::optional<double> value;
+      if (state) {
+        value = feature_value(*state, features[c.slot], now);
+      } else if (c.feature.aggregate == Aggregate::kCount ||
+                 c.feature.aggregate == Aggregate::kSum ||
+                 c.feature.aggregate == Aggregate::kDistinct) {
+        value = 0.0;
+      }
+      return value && compare_number(*value, c.op, c.number);
+    }
+    case NodeKind::kRecency: {
+      const FeatureState* state = p.feature(c.slot);
+      if (state == nullptr || state->last_at == kNever) return c.if_never;
+      return compare_number(static_cast<double>(now - state->last_at), c.op, c.number);
+    }
+    case NodeKind::kSession: {
+      const bool active = p.extras && session_active(p.extras->session,
+                                                     options.session_timeout.count(), now);
+      const SessionState* s = active ? &p.extras->session : nullptr;
+      nlohmann::json value;
+      switch (c.session_metric) {
+        case SessionMetric::kLengthSeconds:
+          value = s ? static_cast<double>(s->last_at - s->started_at) / 1000.0 : 0.0;
+          break;
+        case SessionMetric::kEvents: value = s ? s->events : 0u; break;
+        case SessionMetric::kCartItems: value = s ? s->cart_items : 0; break;
+        case SessionMetric::kStore:
+          if (s && !s->store_id.empty()) value = s->store_id;
+          break;
+        case SessionMetric::kZone:
+          if (s && !s->zone_id.empty()) value = s->zone_id;
+          break;
+      }
+      return compare_json(value.is_null() ? nullptr : &value, c.op, c.operand);
+    }
+    case NodeKind::kTrait: {
+      if (!p.extras) return predicate_matches(c.trait, nullptr);
+      auto it = p.extras->traits.find(c.name);
+      return predicate_matches(c.trait,
+                               it == p.extras->traits.end() ? nullptr : &it->second.first);
+    }
+    case NodeKind::kConsent: {
+      const ConsentState state =
+          p.extras ? p.extras->consent[static_cast<std::size_t>(c.purpose)].first
+                   : ConsentState::kUnknown;
+      return c.consent_state == consent_state_name(state);
+    }
+    case NodeKind::kSegment: return p.member(c.slot);
+    case NodeKind::kScore: {
+      if (!deps.scores) return false;
+      auto score = deps.scores->score(c.name, p.id);
+      return score && compare_number(*score, c.op, c.number);
+    }
+  }
+  return false;
+}
+
+void SegmentEngine::Impl::set_membership(std::uint32_t slot, std::uint32_t handle, bool in,
+                                         UnixMillis now, const char* reason,
+                                         const std::string& trigger_event_id) {
+  ProfileEntry& p = live.at(handle);
+  Segment& seg = *segments[slot];
+  const bool was = p.member(slot);
+  if (in == was) return;
+  auto pos = std::lower_bound(p.member_of.begin(), p.member_of.end(), slot);
+  const std::uint32_t version = seg.active ? seg.active->version : 0;
+  SegmentChange change;
+  change.change_id = uuids.next().to_string();
+  change.profile_id = p.id;
+  change.segment_id = seg.id;
+  change.version = version;
+  change.at = now;
+  change.trigger_event_id = trigger_event_id;
+  change.reason = reason;
+  change.store_id = p.store_id;
+  change.agent_id = p.agent_id;
+  if (in) {
+    p.member_of.insert(pos, slot);
+    seg.members[p.id] = Member{now, version};
+    change.kind = SegmentChangeKind::kEntered;
+    pending_writes.push_back(MemberWrite{true, StoredMember{seg.id, p.id, version, now}});
+    entered->inc();
+  } else {
+    p.member_of.erase(pos);
+    seg.members.erase(p.id);
+    change.kind = SegmentChangeKind::kExited;
+    pending_writes.push_back(MemberWrite{false, StoredMember{seg.id, p.id, version, 0}});
+    exited->inc();
+  }
+  if (seg.size_gauge) seg.size_gauge->set(static_cast<double>(seg.members.size()));
+  emit(change);
+}
+
+void SegmentEngine::Impl::evaluate(std::uint32_t slot, std::uint32_t handle, UnixMillis now,
+                                   const char* reason, const std::string& trigger_event_id) {
+  const Segment& seg = *segments[slot];
+  if (!seg.live || !seg.active || seg.retired) return;
+  evaluations->inc();
+  const bool in = eval(seg.active->def.condition, live.at(handle), now);
+  set_membership(slot, handle, in, now, reason, trigger_event_id);
+}
+
+void SegmentEngine::Impl::reschedule(std::uint32_t handle, UnixMillis now) {
+  ProfileEntry& p = live.at(handle);
+  const bool job_running = running_job != nullptr || !queued_jobs.empty();
+  UnixMillis next = kNoDeadline;
+  std::erase_if(p.features, [&](auto& entry) {
+    const auto id = entry.first;
+    const bool used = id < live_plans.feature_used.size() && live_plans.feature_used[id];
+    // Features no serving version uses are dropped (kept while a backfill may switch to them).
+    if (!used && !job_running) return true;
+    if (feature_prune(entry.second, features[id], now)) return true;
+    next = std::min(next, feature_next_expiry(entry.second, features[id], now));
+    return false;
+  });
+  for (std::uint32_t slot : live_order) {
+    for (const auto& [fid, duration] : segments[slot]->active->recency) {
+      const FeatureState* state = p.feature(fid);
+      if (state == nullptr || state->last_at == kNever) continue;
+      for (UnixMillis at : {state->last_at + duration, state->last_at + duration + 1}) {
+        if (at > now) next = std::min(next, at);
+      }
+    }
+  }
+  if (p.extras && live_plans.session &&
+      session_active(p.extras->session, options.session_timeout.count(), now)) {
+    next = std::min(next, p.extras->session.last_at + options.session_timeout.count());
+  }
+  const bool extras_worth_keeping =
+      p.extras && (!p.extras->traits.empty() ||
+                   std::any_of(p.extras->consent.begin(), p.extras->consent.end(),
+                               [](const auto& c) { return c.second != 0; }) ||
+                   session_active(p.extras->session, options.session_timeout.count(), now));
+  if (p.features.empty() && p.member_of.empty() && !extras_worth_keeping) {
+    live.erase(handle);  // nothing left to remember: bounded memory for one-off visitors
+    return;
+  }
+  if (next < p.scheduled_at) {
+    p.scheduled_at = next;
+    timers.push(TimerEntry{next, handle});
+  }
+}
+
+std::size_t SegmentEngine::Impl::fire_timers(UnixMillis now) {
+  std::size_t fired = 0;
+  while (!timers.empty() && timers.top().due <= now) {
+    const TimerEntry t = timers.top();
+    timers.pop();
+    if (t.handle >= live.slots()) continue;
+    ProfileEntry& p = live.at(t.handle);
+    if (!p.used || p.scheduled_at != t.due) continue;  // superseded or forgotten
+    p.scheduled_at = kNoDeadline;
+    ++fired;
+    expiries->inc();
+    // Only segments the profile holds window or session state for can have moved.
+    for (std::uint32_t slot : live_order) {
+      const CompiledVersion& cv = *segments[slot]->active;
+      const bool holds =
+          (cv.def.uses_session && p.extras) ||
+          std::any_of(cv.features.begin(), cv.features.end(),
+                      [&](std::uint32_t f) { return p.feature(f) != nullptr; });
+      if (holds) evaluate(slot, t.handle, now, "window_expired", "");
+    }
+    reschedule(t.handle, now);
+  }
+  return fired;
+}
+
+void SegmentEngine::Impl::process_events(const std::vector<profiles::ProfiledEvent>& batch,
+                                         UnixMillis now) {
+  // Expiries due by now are decided first, so an event never prunes state a timer still needs.
+  fire_timers(now);
+  const UnixMillis late_before = now - options.allowed_lateness.count();
+  for (const auto& pe : batch) {
+    if (pe.event == nullptr) continue;
+    const bool late = pe.event->occurred_at < late_before;
+    if (late) late_events->inc();
+    if (deps.scores && !pe.profile_id.empty()) deps.scores->observe(pe);
+    if (running_job && running_job->seen.insert(pe.event->event_id).second) {
+      apply(running_job->shadow, running_job->plans, pe, late);
+    }
+    const std::uint32_t handle = apply(live, live_plans, pe, late);
+    if (handle == kNoHandle) {
+      events_ignored->inc();
+      continue;
+    }
+    events->inc();
+    const Plan* plan = live_plans.plan_for(pe.event->type);
+    for (std::uint32_t slot : plan->segments) {
+      evaluate(slot, handle, now, "event", pe.event->event_id);
+    }
+    reschedule(handle, now);
+  }
+}
+
+void SegmentEngine::Impl::merge_entries(ProfileTable& table, const profiles::MergeRecord& merge,
+                                        bool live_table, UnixMillis now) {
+  const std::uint32_t from = table.find(merge.from);
+  if (from == kNoHandle) return;
+  const std::uint32_t into = table.find_or_add(merge.into);
+  // find_or_add may grow the table: take references only now.
+  ProfileEntry& src = table.at(from);
+  ProfileEntry& dst = table.at(into);
+  for (auto& [id, state] : src.features) feature_merge(dst.feature_or_add(id), state, features[id]);
+  if (src.extras) {
+    if (!dst.extras) {
+      dst.extras = std::move(src.extras);
+    } else {
+      extras_merge(*dst.extras, *src.extras);
+    }
+  }
+  if (dst.agent_id.empty()) {
+    dst.store_id = src.store_id;
+    dst.agent_id = src.agent_id;
+  }
+  if (!live_table) {
+    table.erase(from);
+    return;
+  }
+  // The merged-away profile leaves its segments; the survivor is decided again.
+  const std::vector<std::uint32_t> was_member_of = src.member_of;
+  for (std::uint32_t slot : was_member_of) set_membership(slot, from, false, now, "merge", "");
+  table.erase(from);
+  for (std::uint32_t slot : live_order) evaluate(slot, into, now, "merge", "");
+  reschedule(into, now);
+}
+
+}  // namespace aisle::collector::segments
