@@ -214,6 +214,8 @@ void PropensityModel::open_session(Entry& e, UnixMillis at) {
 }
 
 void PropensityModel::label_pending(Entry& e, bool label) {
+  if (e.pending.empty()) return;
+  observe_drift(e.session);
   // Prequential order: every pending example carries the score it got when it was taken, before
   // this (or any later) training step could have seen it.
   for (const auto& ex : e.pending) {
@@ -224,7 +226,21 @@ void PropensityModel::label_pending(Entry& e, bool label) {
   examples_since_gauges_ += e.pending.size();
   e.pending.clear();
   e.taken = 0;
-  if (examples_since_gauges_ >= options_.gauge_every) refresh_gauges();
+  // The exact AUC sorts the window: refresh after gauge_every examples, or after 10 s on a
+  // quiet stream, not on every label.
+  if (examples_since_gauges_ >= options_.gauge_every ||
+      (examples_since_gauges_ > 0 &&
+       clock_->now_steady() - gauges_refreshed_ >= std::chrono::seconds(10))) {
+    refresh_gauges();
+  }
+}
+
+void PropensityModel::observe_drift(const SessionState& session) {
+  // One value per labelled session (or part of a session up to a purchase), not per event:
+  // consecutive events of one session are strongly correlated, which the KS test (independent
+  // samples) would read as drift.
+  const auto raw = session.raw_features(session.last_event);
+  drift_->observe(raw.data(), kDriftFeatureCount);
 }
 
 void PropensityModel::close_session(Entry& e, const char* outcome) {
@@ -250,6 +266,7 @@ void PropensityModel::take_example(Entry& e, const FeatureVector& x, double scor
 
 void PropensityModel::refresh_gauges() {
   examples_since_gauges_ = 0;
+  gauges_refreshed_ = clock_->now_steady();
   if (auto auc = evaluator_.auc()) auc_gauge_.set(*auc);
   if (auto loss = evaluator_.log_loss()) logloss_gauge_.set(*loss);
 }
@@ -283,7 +300,6 @@ void PropensityModel::observe(const profiles::ProfiledEvent& profiled) {
   const double p = model_.predict(x);
   e.score = static_cast<float>(p);
   e.scored = true;
-  drift_->observe(raw.data(), kDriftFeatureCount);
 
   if (is_sale(event)) {
     if (!e.pending.empty()) sessions_purchase_.inc();

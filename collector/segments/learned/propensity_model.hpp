@@ -47,7 +47,7 @@ struct PropensityOptions {
   double learning_rate = 0.1;
   double l2 = 1e-6;
   std::size_t eval_window = 10'000;              // examples in the prequential AUC/log-loss
-  std::size_t gauge_every = 500;                 // examples between gauge refreshes
+  std::size_t gauge_every = 5'000;               // examples between gauge refreshes (or 10 s)
   std::int64_t save_interval_ms = 10 * 60 * 1000;  // 0: only at stop and on demand
   std::size_t max_versions = 50;
   std::size_t max_sweep_per_event = 16;  // timed-out sessions closed per observed event
@@ -129,6 +129,7 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
   void close_session(Entry& e, const char* outcome);
   void take_example(Entry& e, const FeatureVector& x, double score);
   void refresh_gauges();
+  void observe_drift(const SessionState& session);
   nlohmann::json describe_locked() const;
   nlohmann::json snapshot_locked(nlohmann::json& meta) const;
   void saver_loop();
@@ -149,6 +150,7 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
   std::uint32_t version_ = 0;  // the version the live weights were last saved as or loaded from
   std::uint64_t updates_at_save_ = 0;  // model_.updates() at that save (unsaved changes?)
   std::uint64_t examples_since_gauges_ = 0;
+  std::chrono::steady_clock::time_point gauges_refreshed_{};
   std::uint64_t events_ = 0;
 
   std::mutex saver_mutex_;

@@ -35,8 +35,7 @@ json sale(double total) {
 }
 
 struct Harness {
-  explicit Harness(PropensityOptions options = {}, DriftOptions drift = {}) {
-    drift.enabled = false;
+  explicit Harness(PropensityOptions options = {}, DriftOptions drift = {.enabled = false}) {
     auto opened = PropensityModel::open(options, drift, clock, metrics);
     REQUIRE(opened.ok());
     model = std::move(*opened);
@@ -222,6 +221,32 @@ TEST_CASE("returns do not count as purchases and unattributed events are not sco
   CHECK(h.model->evaluation_window().empty());
   h.send("", make_event("product_view", kT0 + 2, "s", Channel::kPos, {{"sku", "A"}}));
   CHECK(h.metrics.value("aisle_collector_propensity_unattributed_total") == 1);
+}
+
+TEST_CASE("propensity feeds one drift value per labelled session to the drift detector",
+          "[collector][propensity][drift]") {
+  DriftOptions drift;
+  drift.window = 20;
+  drift.check_every = 20;
+  Harness h({}, drift);
+  UnixMillis t = kT0;
+  for (int s = 0; s < 80; ++s) {
+    const std::string profile = "p" + std::to_string(s);
+    const double price = s < 60 ? 10 : 1000;  // carts grow a hundredfold after session 60
+    h.send(profile, make_event("product_view", t, "s", Channel::kWeb, {{"sku", "A"}}));
+    h.send(profile, make_event("cart_add", t + 1000, "s", Channel::kWeb,
+                               {{"sku", "A"}, {"price", price}, {"quantity", 1}}));
+    h.send(profile, make_event("purchase", t + 2000, "s", Channel::kWeb, sale(price)));
+    t += 10'000;
+    if (s == 59) {
+      CHECK(h.metrics.value("aisle_collector_feature_drift_tests_total") == 2 * kDriftFeatureCount);
+      CHECK(h.metrics.value("aisle_collector_feature_drift", {{"feature", "cart_value"}}) == 0);
+    }
+  }
+  CHECK(h.metrics.value("aisle_collector_feature_drift", {{"feature", "cart_value"}}) == 1);
+  CHECK(h.metrics.value("aisle_collector_feature_drift", {{"feature", "session_events"}}) == 0);
+  const auto d = h.model->describe();
+  CHECK(d["drift"]["features"][kCartValue]["drifted"] == true);
 }
 
 TEST_CASE("parse_propensity_options reads the section and names what is wrong",
