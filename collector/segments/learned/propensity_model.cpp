@@ -256,6 +256,11 @@ void PropensityModel::take_example(Entry& e, const FeatureVector& x, double scor
   ++e.taken;
   const Example example{x, static_cast<float>(score)};
   if (e.pending.size() < options_.max_examples_per_session) {
+    // Grow by doubling but never past the cap (a plain push_back would reach 32 for a cap of 20).
+    if (e.pending.size() == e.pending.capacity()) {
+      e.pending.reserve(std::min(std::max<std::size_t>(4, 2 * e.pending.capacity()),
+                                 options_.max_examples_per_session));
+    }
     e.pending.push_back(example);
     return;
   }
