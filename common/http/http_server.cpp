@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <thread>
 
@@ -38,6 +39,27 @@ std::string escape_json_string(const std::string& text) {
   return out;
 }
 
+// The StreamWriter over httplib's DataSink for one call of the content provider.
+class SinkWriter final : public StreamWriter {
+ public:
+  SinkWriter(httplib::DataSink& sink, const std::atomic<bool>& stopping)
+      : sink_(sink), stopping_(stopping) {}
+  bool write(std::string_view bytes) override {
+    if (failed_) return false;
+    // httplib ends the body on an empty write: skip those.
+    if (bytes.empty()) return true;
+    if (!sink_.write(bytes.data(), bytes.size())) failed_ = true;
+    return !failed_;
+  }
+  bool open() const override { return !stopping_.load() && !failed_; }
+  bool failed() const { return failed_; }
+
+ private:
+  httplib::DataSink& sink_;
+  const std::atomic<bool>& stopping_;
+  bool failed_ = false;
+};
+
 }  // namespace
 
 std::string Request::param(const std::string& name) const {
@@ -72,6 +94,30 @@ struct HttpServer::Impl {
   httplib::Server& server;
   std::thread thread;
   metrics::Histogram* duration = nullptr;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> active_streams{0};
+  std::size_t max_streams = 0;
+  metrics::Gauge* streams_gauge = nullptr;
+  metrics::Counter* streams_refused = nullptr;
+
+  // Holds one of the max_streams places while the streamed response exists.
+  struct StreamSlot {
+    Impl& impl;
+    explicit StreamSlot(Impl& i) : impl(i) { impl.streams_gauge->inc(); }
+    ~StreamSlot() {
+      impl.active_streams.fetch_sub(1);
+      impl.streams_gauge->dec();
+    }
+  };
+  std::shared_ptr<StreamSlot> acquire_stream() {
+    std::size_t current = active_streams.load();
+    while (current < max_streams) {
+      if (active_streams.compare_exchange_weak(current, current + 1)) {
+        return std::make_shared<StreamSlot>(*this);
+      }
+    }
+    return nullptr;
+  }
 
   Impl(ServerOptions o, metrics::Registry& m, std::string c)
       : options(std::move(o)),
@@ -110,9 +156,32 @@ struct HttpServer::Impl {
       request.query = &in.params;
       request.header = [&in](const std::string& name) { return in.get_header_value(name); };
       Response response = handler(request);
+      std::shared_ptr<StreamSlot> slot;
+      if (response.stream) {
+        slot = acquire_stream();
+        if (!slot) {
+          streams_refused->inc();
+          response = Response::error(503, "too many streaming clients (limit " +
+                                              std::to_string(max_streams) + "); retry later");
+          response.headers.emplace_back("Retry-After", "5");
+        }
+      }
       out.status = response.status;
       for (auto& [name, value] : response.headers) out.set_header(name, value);
-      out.set_content(std::move(response.body), response.content_type);
+      if (slot) {
+        out.set_chunked_content_provider(
+            response.content_type,
+            [this, slot, producer = std::move(response.stream)](std::size_t,
+                                                                httplib::DataSink& sink) {
+              SinkWriter writer(sink, stopping);
+              const bool more = !stopping.load() && producer(writer);
+              if (writer.failed()) return false;  // the client is gone: cancel
+              if (!more) sink.done();
+              return true;
+            });
+      } else {
+        out.set_content(std::move(response.body), response.content_type);
+      }
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       metrics
@@ -140,6 +209,13 @@ HttpServer::HttpServer(ServerOptions options, metrics::Registry& metrics, std::s
       std::max<time_t>(1, std::chrono::duration_cast<std::chrono::seconds>(o.idle_timeout).count()));
   server.set_keep_alive_max_count(o.max_keep_alive_requests);
   const int threads = o.threads;
+  impl_->max_streams = std::min<std::size_t>(
+      o.max_streams, static_cast<std::size_t>(std::max(1, threads - 1)));
+  impl_->streams_gauge = &impl_->metrics.gauge("aisle_" + impl_->component + "_http_streams_active",
+                                               "Streamed HTTP responses in progress");
+  impl_->streams_refused = &impl_->metrics.counter(
+      "aisle_" + impl_->component + "_http_streams_refused_total",
+      "Streamed HTTP requests answered 503 because max_streams were in progress");
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
@@ -207,6 +283,7 @@ Status HttpServer::start() {
 void HttpServer::stop() {
   if (!impl_) return;
   if (impl_->thread.joinable()) {
+    impl_->stopping = true;  // streaming producers return, so their worker threads are freed
     impl_->server.stop();
     impl_->thread.join();
   }

@@ -4,6 +4,12 @@
 // pool, and per-route request metrics.
 //
 // Handlers run on the server's worker threads; they must be thread-safe.
+//
+// A handler may answer with a streamed body (Response::stream: Server-Sent Events, long polls):
+// the producer keeps the request's worker thread for as long as the stream lasts, so concurrent
+// streams are capped (ServerOptions::max_streams, kept below `threads`); one more is answered
+// 503 at once. Each chunk is written under the write timeout: a client that stops reading is
+// cut off after it.
 #pragma once
 
 #include <chrono>
@@ -29,6 +35,9 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  // keep-alive connections idle longer close
   std::size_t max_keep_alive_requests = 10000;
+  // Streamed responses at once (each holds a worker thread); at most threads - 1, so plain
+  // requests always keep a thread. Beyond: 503 with Retry-After.
+  std::size_t max_streams = 8;
   // HTTPS when both are set (TLS 1.2 or newer). With client_ca_file, clients must also present a
   // certificate issued by that CA (mutual TLS).
   std::string tls_cert_file;
@@ -51,11 +60,28 @@ struct Request {
   bool has_param(const std::string& name) const;
 };
 
+// What a streaming producer writes to (see Response::stream).
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Sends the bytes now, as one chunk (empty bytes are ignored). False when the client is gone
+  // or did not take them within the write timeout; the producer then returns false.
+  virtual bool write(std::string_view bytes) = 0;
+  // False once the server is stopping; the producer then returns false.
+  virtual bool open() const = 0;
+};
+// Called again and again on the request's worker thread until it returns false (end of the
+// body). Each call should return within a few hundred milliseconds (wait with a timeout), so
+// that stop() is not held up by an idle stream.
+using StreamProducer = std::function<bool(StreamWriter&)>;
+
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is produced by this (chunked transfer encoding) and `body` is ignored.
+  StreamProducer stream;
 
   static Response json(int status, const std::string& body);
   // {"error": message} with the status; the shape every error answer has.
