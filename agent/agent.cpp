@@ -2,8 +2,11 @@
 
 #include <malloc.h>
 
+#include <filesystem>
+
 #include "agent/http/agent_api.hpp"
 #include "agent/privacy/privacy_config.hpp"
+#include "agent/recs/recs_api.hpp"
 #include "common/log.hpp"
 
 namespace aisle::agent {
@@ -186,6 +189,7 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   agent->erasure_listener_ = std::make_unique<ErasureListener>(*agent->erasure_, *agent->uplink_,
                                                                address, agent->metrics_);
   agent->erasure_listener_->attach();
+  if (auto status = agent->build_recs(address); !status) return status.error();
   agent->forwarder_ = std::make_unique<Forwarder>(*agent->outbox_, *agent->uplink_, c.forwarder,
                                                   address, agent->clock_, agent->metrics_);
   Forwarder* forwarder = agent->forwarder_.get();
@@ -212,6 +216,9 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   };
   api.consent = [self] { return self->consent_sync_->status(); };
   register_agent_api(*agent->http_, std::move(api));
+  if (agent->recs_) {
+    recs::register_recs_routes(*agent->http_, *agent->recs_, c.store_id, agent->metrics_);
+  }
   agent->metrics_.gauge("aisle_agent_info", "Build and identity of this agent",
                         {{"version", AISLE_VERSION}, {"store_id", c.store_id},
                          {"agent_id", c.agent_id}})
@@ -219,8 +226,46 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   return agent;
 }
 
+Status Agent::build_recs(const wire::AgentAddress& address) {
+  auto options = recs::parse_recs_options(config_.recommendations);
+  if (!options) return options.error();
+  if (!options->enabled) return ok_status();
+  // Mutual TLS with the agent's MQTT identity unless the section names other files.
+  auto& client = options->collector;
+  if (client.ca_file.empty()) client.ca_file = config_.mqtt.ca_file;
+  if (client.cert_file.empty()) client.cert_file = config_.mqtt.cert_file;
+  if (client.key_file.empty()) client.key_file = config_.mqtt.key_file;
+  if (options->snapshot_path.empty()) {
+    const auto dir = std::filesystem::path(config_.outbox.path).parent_path();
+    options->snapshot_path = (dir / "recs_snapshot.zst").string();
+  }
+  recs::RecsUpstreamPtr upstream;
+  if (!client.url.empty()) {
+    auto curl =
+        recs::CurlCollectorClient::create(client, options->snapshot_limits.max_payload_bytes);
+    if (!curl) return curl.error();
+    upstream = std::move(*curl);
+  }
+  recs_ = std::make_unique<recs::RecsService>(std::move(*options), config_.store_id,
+                                              std::move(upstream), consent_cache_.get(), clock_,
+                                              metrics_);
+  recs::RecsService* service = recs_.get();
+  ingest_->set_admitted_observer(
+      [service](const Event& event, std::string_view properties) {
+        service->observe(event, properties);
+      });
+  erasure_->add_cache_purger(
+      [service](const std::vector<std::string>& identities) { return service->erase(identities); });
+  uplink_->subscribe(wire::downlink_topic(address, wire::kRecSnapshotDownlinkKind),
+                     [service](std::string payload) {
+                       service->accept_pushed_snapshot(std::move(payload));
+                     });
+  return ok_status();
+}
+
 Status Agent::start() {
   forwarder_->start();
+  if (recs_) recs_->start();
   if (auto status = http_->start(); !status) {
     return make_error(status.error().code, "HTTP API: " + status.error().message);
   }
@@ -247,6 +292,7 @@ void Agent::stop() {
   for (const auto& runner : adapters_) runner->stop();
   // Stop answering first so no request is half-accepted, then drain the forwarder.
   if (http_) http_->stop();
+  if (recs_) recs_->stop();
   if (erasure_listener_) erasure_listener_->stop();  // an erasure in progress finishes first
   if (forwarder_) forwarder_->stop(config_.shutdown_grace);
   if (outbox_) {

@@ -17,6 +17,7 @@
 #include "agent/privacy/erasure.hpp"
 #include "agent/privacy/erasure_listener.hpp"
 #include "agent/privacy/privacy_filter.hpp"
+#include "agent/recs/recs_service.hpp"
 #include "common/event_validator.hpp"
 #include "common/http/http_server.hpp"
 #include "common/metrics.hpp"
@@ -60,6 +61,8 @@ class Agent {
   // The consent cache fed from the collector (the erasure handler purges it).
   privacy::ConsentCache& consent_cache() { return *consent_cache_; }
   const privacy::PrivacyFilter& privacy_filter() const { return *privacy_; }
+  // The kiosks' recommendation server; null without a `recommendations` section.
+  recs::RecsService* recs() { return recs_.get(); }
   // The enabled adapters, in config order.
   const std::vector<std::unique_ptr<adapters::AdapterRunner>>& adapters() const {
     return adapters_;
@@ -67,6 +70,8 @@ class Agent {
 
  private:
   explicit Agent(AgentConfig config, ClockPtr clock);
+  // The recommendation server from the `recommendations` section (nothing without one).
+  Status build_recs(const wire::AgentAddress& address);
 
   AgentConfig config_;
   ClockPtr clock_;
@@ -75,6 +80,8 @@ class Agent {
   std::unique_ptr<EventValidator> validator_;
   std::unique_ptr<SqliteOutbox> outbox_;
   std::unique_ptr<privacy::ConsentCache> consent_cache_;
+  // Declared before ingest_, uplink_ and http_, whose callbacks reach it: destroyed after them.
+  std::unique_ptr<recs::RecsService> recs_;
   std::unique_ptr<privacy::PrivacyFilter> privacy_;
   std::unique_ptr<IngestService> ingest_;
   // Declared before uplink_: destroyed after it, so no MQTT callback outlives its target.

@@ -161,6 +161,7 @@ IngestService::Admission IngestService::admit(Event& event, std::string* propert
                                : privacy::PrivacyAction::kKeep;
   if (action == privacy::PrivacyAction::kDrop) return Admission::kDropped;
   if (action == privacy::PrivacyAction::kReject) return Admission::kRejected;
+  if (admitted_observer_) admitted_observer_(event, properties_json ? *properties_json : "");
   OutboxRecord record;
   record.priority = priority_of(event.type);
   record.received_at = *event.received_at;

@@ -1,6 +1,7 @@
 // IngestService: the Ingest implementation over an EventValidator and an Outbox.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -40,6 +41,15 @@ class IngestService final : public Ingest {
 
   Priority priority_of(std::string_view type) const;
 
+  // Sees every event the privacy policy admits (pseudonymized, before the outbox commit), on the
+  // ingesting thread; `properties_json` is the properties' text on the fast path, else "" (then
+  // event.properties holds them). Set before the first ingest (not synchronized); must not block.
+  using AdmittedObserver =
+      std::function<void(const Event& event, std::string_view properties_json)>;
+  void set_admitted_observer(AdmittedObserver observer) {
+    admitted_observer_ = std::move(observer);
+  }
+
  private:
   // Checks the store, stamps ids and times. False (with an error) for another store's event.
   bool stamp(Event& event, std::vector<schema::ValidationError>& errors);
@@ -65,6 +75,7 @@ class IngestService final : public Ingest {
   UuidV7Generator ids_;
   metrics::Registry& metrics_;
   const privacy::PrivacyFilter* privacy_;
+  AdmittedObserver admitted_observer_;
   metrics::Counter* accepted_[3];
   metrics::Counter* duplicates_;
   metrics::Counter* refused_;

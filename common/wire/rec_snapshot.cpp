@@ -97,8 +97,8 @@ bool read_item(const json& value, const std::string& path, const RecSnapshotLimi
   }
   if (!read_sku(*sku, path + ".sku", limits.max_sku_bytes, item.sku, error)) return false;
   if (const auto category = value.find("category"); category != value.end()) {
-    if (!category->is_string() || category->get_ref<const std::string&>().size() >
-                                      limits.max_sku_bytes) {
+    if (!category->is_string() ||
+        category->get_ref<const std::string&>().size() > limits.max_sku_bytes) {
       error = path + ".category: must be a string of at most max_sku_bytes " +
               std::to_string(limits.max_sku_bytes) + " bytes";
       return false;
@@ -176,8 +176,8 @@ Result<RecSnapshot> rec_snapshot_from_json(const json& document, const RecSnapsh
     return snapshot_error("'items' must be an array");
   }
   if (items->size() > limits.max_items) {
-    return snapshot_error("items: " + std::to_string(items->size()) + " entries exceeds max_items " +
-                          std::to_string(limits.max_items));
+    return snapshot_error("items: " + std::to_string(items->size()) +
+                          " entries exceeds max_items " + std::to_string(limits.max_items));
   }
   snapshot.items.resize(items->size());
   std::unordered_set<std::string_view> seen;
@@ -202,16 +202,14 @@ Result<std::string> encode_rec_snapshot(const RecSnapshot& snapshot,
   const std::size_t size =
       ZSTD_compress(frame.data(), frame.size(), text.data(), text.size(), options.zstd_level);
   if (ZSTD_isError(size)) {
-    return make_error(ErrorCode::kInternal,
-                      std::string("rec snapshot: zstd compression failed: ") +
-                          ZSTD_getErrorName(size));
+    return make_error(ErrorCode::kInternal, std::string("rec snapshot: zstd compression failed: ") +
+                                                ZSTD_getErrorName(size));
   }
   frame.resize(size);
   return frame;
 }
 
-Result<RecSnapshot> decode_rec_snapshot(std::string_view payload,
-                                        const RecSnapshotLimits& limits) {
+Result<RecSnapshot> decode_rec_snapshot(std::string_view payload, const RecSnapshotLimits& limits) {
   if (payload.size() > limits.max_payload_bytes) {
     return snapshot_error("payload is " + std::to_string(payload.size()) +
                           " bytes, exceeds max_payload_bytes " +

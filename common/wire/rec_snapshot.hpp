@@ -25,11 +25,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
 #include "common/result.hpp"
@@ -37,7 +36,8 @@
 namespace aisle::wire {
 
 inline constexpr int kRecSnapshotVersion = 1;
-inline constexpr std::string_view kRecSnapshotContentType = "application/vnd.aisle.rec-snapshot+zstd";
+inline constexpr std::string_view kRecSnapshotContentType =
+    "application/vnd.aisle.rec-snapshot+zstd";
 inline constexpr std::string_view kRecSnapshotDownlinkKind = "recs_snapshot";
 
 struct ScoredSku {
@@ -57,7 +57,7 @@ struct SnapshotItem {
 struct RecSnapshot {
   int version = kRecSnapshotVersion;
   std::string store_id;
-  UnixMillis generated_at = 0;        // collector clock
+  UnixMillis generated_at = 0;  // collector clock
   // Grows with every model update the snapshot reflects; an agent keeps the snapshot with the
   // highest (generated_at, model_generation) and ignores older ones arriving late.
   std::uint64_t model_generation = 0;
@@ -70,9 +70,9 @@ struct RecSnapshotLimits {
   std::size_t max_payload_bytes = 16 * 1024 * 1024;  // compressed
   std::size_t max_raw_bytes = 128 * 1024 * 1024;     // decompressed JSON (bomb guard)
   std::size_t max_items = 500'000;
-  std::size_t max_neighbours = 200;    // per item
+  std::size_t max_neighbours = 200;  // per item
   std::size_t max_popularity = 10'000;
-  std::size_t max_sku_bytes = 256;     // also bounds category and store_id
+  std::size_t max_sku_bytes = 256;  // also bounds category and store_id
 };
 
 struct RecSnapshotEncodeOptions {

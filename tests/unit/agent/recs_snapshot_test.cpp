@@ -1,7 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include <zstd.h>
 
+#include <catch2/catch.hpp>
 #include <limits>
 
 #include "common/wire/rec_snapshot.hpp"
@@ -46,9 +45,9 @@ TEST_CASE("a rec snapshot round-trips through encode and decode", "[agent][recs]
 }
 
 TEST_CASE("a rec snapshot's optional item fields take their defaults", "[agent][recs][snapshot]") {
-  auto decoded = decode_rec_snapshot(compress(
-      R"({"v":1,"store_id":"s","generated_at":1,"model_generation":0,"popularity":[],)"
-      R"("items":[{"sku":"a"}]})"));
+  auto decoded = decode_rec_snapshot(
+      compress(R"({"v":1,"store_id":"s","generated_at":1,"model_generation":0,"popularity":[],)"
+               R"("items":[{"sku":"a"}]})"));
   REQUIRE(decoded);
   REQUIRE(decoded->items.size() == 1);
   CHECK(decoded->items[0].available);
@@ -76,8 +75,9 @@ TEST_CASE("a rec snapshot decoder names the field or limit that is wrong",
   limits.max_items = 1;
   limits.max_popularity = 1;
   limits.max_sku_bytes = 3;
-  CHECK(decode_error(head + R"("popularity":[],"items":[{"sku":"a","neighbours":[["b",1],["c",1]]}]})",
-                     limits) == "rec snapshot: items[0].neighbours: 2 entries exceeds max_neighbours 1");
+  CHECK(decode_error(
+            head + R"("popularity":[],"items":[{"sku":"a","neighbours":[["b",1],["c",1]]}]})",
+            limits) == "rec snapshot: items[0].neighbours: 2 entries exceeds max_neighbours 1");
   CHECK(decode_error(head + R"("popularity":[],"items":[{"sku":"a"},{"sku":"b"}]})", limits) ==
         "rec snapshot: items: 2 entries exceeds max_items 1");
   CHECK(decode_error(head + R"("popularity":[["a",1],["b",1]],"items":[]})", limits) ==
