@@ -144,7 +144,8 @@ struct Parser {
     if (depth > limits.max_depth) {
       return bad(path, "conditions nested deeper than " + std::to_string(limits.max_depth));
     }
-    const auto& [key, spec] = *c.items().begin();
+    const std::string& key = c.begin().key();
+    const json& spec = c.begin().value();
     const std::string here = path + "/" + key;
     node.json_path = here;
     if (key == "all" || key == "any") {
