@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/sim/agent_devices.hpp"
+#include "common/sim/catalog.hpp"
 
 namespace aisle::ctl {
 
@@ -30,6 +32,9 @@ struct DevEnvAgent {
   std::string agent_id;  // agent-<i>
   std::string http;      // "http://127.0.0.1:<port>"
   std::string config;    // DIR/agent-<i>.json
+  // The store's simulated devices, when the environment has them (DevEnvInitOptions::devices):
+  // the agent's five adapters listen or tail here, and `aislectl simulate --env` sends here.
+  std::optional<sim::DeviceEndpoints> devices;
 };
 
 // The contents of DIR/env.json.
@@ -45,6 +50,12 @@ struct DevEnv {
   std::vector<DevEnvAgent> agents;
   std::string collector_config;
   std::string mosquitto_config;
+  // With devices: the POS decoders' loyalty_key (also what simulated kiosks and the web use for
+  // loyalty ids), the seed of the catalog both the adapters' options and the simulator derive
+  // from (its options), and the simulator speed-up the decoders' timers are set for (docs/simulator.md).
+  std::string loyalty_key;
+  sim::CatalogOptions catalog;
+  double device_speed = 1;
 };
 
 nlohmann::json devenv_to_json(const DevEnv& env);
@@ -56,6 +67,11 @@ struct DevEnvInitOptions {
   // Replace an existing environment (refused while any of its processes runs). Removes its PKI,
   // configs, data and logs first.
   bool force = false;
+  // Give every agent the five device adapters of a simulated store (POS and door counters on
+  // TCP, the BLE gateway on UDP, RFID and weight shelves tailing files under DIR/devices/).
+  bool devices = false;
+  sim::CatalogOptions catalog;  // the assortment and layout (seed and sizes)
+  double device_speed = 1;  // the simulator's --speed the decoders' timers are scaled for
 };
 
 // Writes everything under `dir` (created if needed). kAlreadyExists when DIR/env.json exists and

@@ -2,7 +2,9 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <array>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 
 #include "common/aislectl/devenv.hpp"
@@ -11,6 +13,7 @@
 #include "common/pki/revocation.hpp"
 #include "common/pki/pki.hpp"
 #include "common/process.hpp"
+#include "common/sim/catalog.hpp"
 
 namespace aisle::ctl {
 namespace {
@@ -60,7 +63,8 @@ std::string http_url(int port) {
 // Removes what a previous init wrote (never DIR itself: it may hold the user's own files).
 Status remove_previous(const fs::path& dir) {
   std::error_code ec;
-  for (const char* sub : {"pki", "mosquitto", "data", "run", "log", "env.json", "collector.json"}) {
+  for (const char* sub :
+       {"pki", "mosquitto", "data", "run", "log", "devices", "env.json", "collector.json"}) {
     fs::remove_all(dir / sub, ec);
     if (ec) return make_error(ErrorCode::kIo, "cannot remove " + (dir / sub).string());
   }
@@ -82,9 +86,10 @@ struct Ports {
   int mqtt = 0;
   int collector_http = 0;
   std::vector<int> agent_http;
+  std::vector<std::array<int, 3>> devices;  // per agent: POS tcp, counter tcp, BLE udp
 };
 
-Result<Ports> pick_ports(int stores) {
+Result<Ports> pick_ports(int stores, bool devices) {
   Ports ports;
   auto next = [](int& out) -> Status {
     auto port = find_free_port();
@@ -97,6 +102,14 @@ Result<Ports> pick_ports(int stores) {
   ports.agent_http.resize(static_cast<std::size_t>(stores));
   for (int& port : ports.agent_http) {
     if (auto s = next(port); !s) return s.error();
+  }
+  if (devices) {
+    ports.devices.resize(static_cast<std::size_t>(stores));
+    for (auto& triple : ports.devices) {
+      for (int& port : triple) {
+        if (auto s = next(port); !s) return s.error();
+      }
+    }
   }
   return ports;
 }
@@ -122,8 +135,9 @@ nlohmann::json collector_config(const DevEnv& env, const pki::IssuedCert& cert, 
 }
 
 nlohmann::json agent_config(const DevEnv& env, const DevEnvAgent& agent,
-                            const pki::IssuedCert& cert, int http_port) {
-  return {
+                            const pki::IssuedCert& cert, int http_port,
+                            const sim::Catalog* catalog) {
+  nlohmann::json config = {
       {"tenant", env.tenant},
       {"store_id", agent.store_id},
       {"agent_id", agent.agent_id},
@@ -136,6 +150,11 @@ nlohmann::json agent_config(const DevEnv& env, const DevEnvAgent& agent,
         {"cert_file", cert.cert_path},
         {"key_file", cert.key_path}}},
   };
+  if (catalog && agent.devices) {
+    config["adapters"] =
+        sim::agent_adapters_config(*catalog, *agent.devices, env.loyalty_key, env.device_speed);
+  }
+  return config;
 }
 
 }  // namespace
@@ -147,8 +166,12 @@ nlohmann::json devenv_to_json(const DevEnv& env) {
                       {"agent_id", a.agent_id},
                       {"http", a.http},
                       {"config", a.config}});
+    if (a.devices) agents.back()["devices"] = sim::device_endpoints_to_json(*a.devices);
   }
-  return {{"dir", env.dir},
+  return {{"loyalty_key", env.loyalty_key},
+          {"catalog", sim::catalog_options_to_json(env.catalog)},
+          {"device_speed", env.device_speed},
+          {"dir", env.dir},
           {"tenant", env.tenant},
           {"mqtt", env.mqtt},
           {"mqtt_port", env.mqtt_port},
@@ -175,8 +198,16 @@ Result<DevEnv> devenv_from_json(const nlohmann::json& json) {
     for (const auto& a : json.at("agents")) {
       env.agents.push_back({a.at("store_id").get<std::string>(),
                             a.at("agent_id").get<std::string>(), a.at("http").get<std::string>(),
-                            a.at("config").get<std::string>()});
+                            a.at("config").get<std::string>(), std::nullopt});
+      if (a.contains("devices")) {
+        auto devices = sim::device_endpoints_from_json(a.at("devices"));
+        if (!devices) return make_error(ErrorCode::kDataLoss, "env.json: " + devices.error().message);
+        env.agents.back().devices = *devices;
+      }
     }
+    env.loyalty_key = json.value("loyalty_key", "");
+    env.catalog = sim::catalog_options_from_json(json.value("catalog", nlohmann::json::object()));
+    env.device_speed = json.value("device_speed", 1.0);
     env.collector_config = json.at("collector_config").get<std::string>();
     env.mosquitto_config = json.at("mosquitto_config").get<std::string>();
     return env;
@@ -247,7 +278,7 @@ Result<DevEnv> devenv_init(const std::string& dir_arg, const DevEnvInitOptions& 
   }
   env.ca_file = pki::ca_cert_path(pki_dir);
 
-  auto ports = pick_ports(options.stores);
+  auto ports = pick_ports(options.stores, options.devices);
   if (!ports) return ports.error();
   env.mqtt_port = ports->mqtt;
   env.mqtt = "ssl://127.0.0.1:" + std::to_string(ports->mqtt);
@@ -256,6 +287,13 @@ Result<DevEnv> devenv_init(const std::string& dir_arg, const DevEnvInitOptions& 
   env.admin_key = crypto::random_hex(32);
   env.collector_config = env.dir + "/collector.json";
   env.mosquitto_config = env.dir + "/mosquitto/mosquitto.conf";
+  std::optional<sim::Catalog> catalog;
+  if (options.devices) {
+    env.loyalty_key = crypto::random_hex(32);
+    env.catalog = options.catalog;
+    env.device_speed = options.device_speed;
+    catalog = sim::build_catalog(options.catalog);
+  }
 
   // Broker.
   pki::IssueOptions server;
@@ -306,14 +344,26 @@ Result<DevEnv> devenv_init(const std::string& dir_arg, const DevEnvInitOptions& 
     const auto& address = acl.agents[static_cast<std::size_t>(i - 1)];
     const int port = ports->agent_http[static_cast<std::size_t>(i - 1)];
     DevEnvAgent agent{address.store_id, address.agent_id, http_url(port),
-                      env.dir + "/" + address.agent_id + ".json"};
+                      env.dir + "/" + address.agent_id + ".json", std::nullopt};
+    if (options.devices) {
+      const auto& device_ports = ports->devices[static_cast<std::size_t>(i - 1)];
+      const std::string files = env.dir + "/devices/" + agent.store_id;
+      fs::create_directories(files, ec);
+      if (ec) return make_error(ErrorCode::kIo, "cannot create " + files);
+      agent.devices = sim::DeviceEndpoints{listen_on(device_ports[0]), listen_on(device_ports[1]),
+                                           listen_on(device_ports[2]), files + "/rfid-reads.csv",
+                                           files + "/weight-readings.csv"};
+    }
     pki::IssueOptions o;
     o.kind = pki::CertKind::kAgent;
     o.store_id = agent.store_id;
     o.agent_id = agent.agent_id;
     auto cert = issue_cert(pki_dir, o);
     if (!cert) return cert.error();
-    if (auto s = write_json(agent.config, agent_config(env, agent, *cert, port), false); !s) {
+    if (auto s = write_json(agent.config,
+                            agent_config(env, agent, *cert, port, catalog ? &*catalog : nullptr),
+                            false);
+        !s) {
       return s.error();
     }
     env.agents.push_back(std::move(agent));

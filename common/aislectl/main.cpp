@@ -11,6 +11,7 @@
 #include "common/aislectl/pki_command.hpp"
 #include "common/aislectl/quarantine_command.hpp"
 #include "common/aislectl/schema_command.hpp"
+#include "common/aislectl/simulate_command.hpp"
 
 namespace {
 
@@ -26,6 +27,7 @@ constexpr const char* kUsage =
     "  quarantine ls|show|replay\n"
     "                         inspect and replay quarantined input at a collector\n"
     "  audit verify FILE      check the hash chain of a collector audit log\n"
+    "  simulate               drive an agent with a simulated store day (devices, kiosks, web)\n"
     "  demo                   run a store end to end on embedded defaults (`make demo`)\n"
     "  eval recs --train FILE --test FILE\n"
     "                         offline evaluation of the recommendation models (HR@20, MRR@20)\n"
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
   if (command == "devenv") return aisle::ctl::run_devenv_command(rest);
   if (command == "quarantine") return aisle::ctl::run_quarantine_command(rest);
   if (command == "audit") return aisle::ctl::run_audit_command(rest);
+  if (command == "simulate") return aisle::ctl::run_simulate_command(rest);
   if (command == "demo") return aisle::ctl::run_demo_command(rest);
   if (command == "eval") return aisle::ctl::run_eval_command(rest);
   if (command == "version" || command == "--version") {

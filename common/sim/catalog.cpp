@@ -142,4 +142,37 @@ Catalog build_catalog(const CatalogOptions& options) {
   return catalog;
 }
 
+nlohmann::json catalog_options_to_json(const CatalogOptions& o) {
+  return {{"seed", o.seed},
+          {"products_per_category", o.products_per_category},
+          {"rfid_tagged_per_category", o.rfid_tagged_per_category},
+          {"rfid_units_per_sku", o.rfid_units_per_sku},
+          {"weight_items_per_category", o.weight_items_per_category},
+          {"beacons_per_zone", o.beacons_per_zone},
+          {"rfid_antennas", o.rfid_antennas},
+          {"doors", o.doors},
+          {"kiosks", o.kiosks},
+          {"registers", o.registers},
+          {"customers", o.customers},
+          {"zipf_exponent", o.zipf_exponent}};
+}
+
+CatalogOptions catalog_options_from_json(const nlohmann::json& json) {
+  CatalogOptions o;
+  if (!json.is_object()) return o;
+  o.seed = json.value("seed", o.seed);
+  o.products_per_category = json.value("products_per_category", o.products_per_category);
+  o.rfid_tagged_per_category = json.value("rfid_tagged_per_category", o.rfid_tagged_per_category);
+  o.rfid_units_per_sku = json.value("rfid_units_per_sku", o.rfid_units_per_sku);
+  o.weight_items_per_category = json.value("weight_items_per_category", o.weight_items_per_category);
+  o.beacons_per_zone = json.value("beacons_per_zone", o.beacons_per_zone);
+  o.rfid_antennas = json.value("rfid_antennas", o.rfid_antennas);
+  o.doors = json.value("doors", o.doors);
+  o.kiosks = json.value("kiosks", o.kiosks);
+  o.registers = json.value("registers", o.registers);
+  o.customers = json.value("customers", o.customers);
+  o.zipf_exponent = json.value("zipf_exponent", o.zipf_exponent);
+  return o;
+}
+
 }  // namespace aisle::sim

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace aisle::sim {
 
 // How a product sits on the shelf, i.e. which device notices a shopper taking it.
@@ -84,7 +86,12 @@ struct Catalog {
   int checkout_zone() const { return static_cast<int>(zones.size()) - 1; }
 };
 
-// Deterministic for options.seed.
+// Deterministic for its options.
 Catalog build_catalog(const CatalogOptions& options);
+
+// The options as JSON (kept in a devenv's env.json so the simulator rebuilds the same catalog);
+// missing members take their defaults.
+nlohmann::json catalog_options_to_json(const CatalogOptions& options);
+CatalogOptions catalog_options_from_json(const nlohmann::json& json);
 
 }  // namespace aisle::sim

@@ -73,7 +73,12 @@ void StoreDay::plan_shopper(std::int64_t at) {
   ++door_counts_[static_cast<std::size_t>(random_.next() % catalog_.doors.size())][t / interval]
         .second;
 
-  if (customer && random_.chance(customer->web_propensity * 0.4)) {
+  // Afterwards app users often open the app within minutes (the receipt, points); the login
+  // then links the phone's cookie profile with the loyalty profile the receipt just made.
+  if (customer && customer->has_app && random_.chance(0.8)) {
+    plan_web_session(t + static_cast<std::int64_t>(random_.uniform(0.5, 3) * kMinute), *customer,
+                     true);
+  } else if (customer && random_.chance(customer->web_propensity * 0.4)) {
     plan_web_session(t + static_cast<std::int64_t>(random_.uniform(30, 240) * kMinute), *customer,
                      true);
   }
@@ -150,7 +155,9 @@ std::int64_t StoreDay::plan_web_session(std::int64_t at, const Customer& custome
   char session[48];
   std::snprintf(session, sizeof session, "sess-w-%s-%lld", customer.user_id.c_str(),
                 static_cast<long long>(++web_session_seq_));
-  nlohmann::json ids = {{"anonymous_id", customer.anonymous_id}, {"session_id", session}};
+  // After a visit the shopper is on the phone: another device, another cookie.
+  const std::string anonymous_id = customer.anonymous_id + (after_visit ? "-phone" : "");
+  nlohmann::json ids = {{"anonymous_id", anonymous_id}, {"session_id", session}};
   std::int64_t t = at;
   auto send = [&](const std::string& type, const nlohmann::json& properties) {
     emit(t, Sink::kWeb,

@@ -1,7 +1,10 @@
-// `make demo` stays true: the quick-start command runs end to end (broker, collector, two agents,
-// simulated shoppers and web traffic) and reports every accepted event stored exactly once, and
-// identity resolution found people in the traffic.
+// `make demo` stays true: the quick-start command runs end to end (broker, collector, two agents
+// with five device adapters each, the store simulator's devices, kiosks and web shop) and reports
+// every accepted event stored exactly once, events at the collector from every source, and
+// identity resolution merging the profiles of people seen on several channels.
 #include <catch2/catch.hpp>
+
+#include <regex>
 
 #include "tests/support/pipeline_env.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -12,7 +15,7 @@ TEST_CASE("aislectl demo runs the whole store end to end and exits 0", "[integra
   TempDir dir("aisle-demo-test");
   const std::string ctl = std::string(AISLE_BINARY_DIR) + "/aislectl";
   const CommandResult demo =
-      run_command({ctl, "demo", "--dir", dir.file("demo"), "--seconds", "8", "--bin-dir",
+      run_command({ctl, "demo", "--dir", dir.file("demo"), "--seconds", "30", "--bin-dir",
                    std::string(AISLE_BINARY_DIR)},
                   std::chrono::minutes(3));
   INFO(demo.output.substr(demo.output.size() > 6000 ? demo.output.size() - 6000 : 0));
@@ -20,6 +23,22 @@ TEST_CASE("aislectl demo runs the whole store end to end and exits 0", "[integra
   CHECK(demo.output.find("every accepted event arrived exactly once") != std::string::npos);
   CHECK(demo.output.find("== profiles: ") != std::string::npos);
   CHECK(demo.output.find(" is profile ") != std::string::npos);
+  // Events of every source are stored at the collector.
+  const auto by_source = demo.output.find("== events at the collector by source");
+  REQUIRE(by_source != std::string::npos);
+  const std::string sources = demo.output.substr(by_source, demo.output.find('\n', by_source) - by_source);
+  for (const char* source : {"pos", "counter", "ble", "rfid", "weight", "kiosk", "web"}) {
+    INFO(source);
+    const std::regex count(std::string(" ") + source + "=([0-9]+)");
+    std::smatch match;
+    REQUIRE(std::regex_search(sources, match, count));
+    CHECK(std::stoll(match[1]) > 0);
+  }
+  // At least one profile was merged (a loyalty receipt's profile joined a web login's).
+  const std::regex merges("== profiles: [0-9.e+]+ shoppers from [0-9.e+]+ identifiers; ([0-9.e+]+) merges");
+  std::smatch merge_match;
+  REQUIRE(std::regex_search(demo.output, merge_match, merges));
+  CHECK(std::stod(merge_match[1]) >= 1);
 }
 
 }  // namespace aisle::test
