@@ -234,19 +234,32 @@ bool SegmentEngine::Impl::eval(const Condition& c, const ProfileEntry& p, UnixMi
       const bool active = p.extras && session_active(p.extras->session,
                                                      options.session_timeout.count(), now);
       const SessionState* s = active ? &p.extras->session : nullptr;
-      nlohmann::json value;
+      double number = 0;
+      const std::string* text = nullptr;
       switch (c.session_metric) {
         case SessionMetric::kLengthSeconds:
-          value = s ? static_cast<double>(s->last_at - s->started_at) / 1000.0 : 0.0;
+          number = s ? static_cast<double>(s->last_at - s->started_at) / 1000.0 : 0.0;
           break;
-        case SessionMetric::kEvents: value = s ? s->events : 0u; break;
-        case SessionMetric::kCartItems: value = s ? s->cart_items : 0; break;
-        case SessionMetric::kStore:
-          if (s && !s->store_id.empty()) value = s->store_id;
-          break;
-        case SessionMetric::kZone:
-          if (s && !s->zone_id.empty()) value = s->zone_id;
-          break;
+        case SessionMetric::kEvents: number = s ? s->events : 0; break;
+        case SessionMetric::kCartItems: number = s ? s->cart_items : 0; break;
+        case SessionMetric::kStore: text = s && !s->store_id.empty() ? &s->store_id : nullptr; break;
+        case SessionMetric::kZone: text = s && !s->zone_id.empty() ? &s->zone_id : nullptr; break;
+      }
+      const bool textual = c.session_metric == SessionMetric::kStore ||
+                           c.session_metric == SessionMetric::kZone;
+      // Evaluated on every event of the profile: no JSON is built on the common paths.
+      if (c.op == CompareOp::kExists) return !textual || text != nullptr;
+      if (!textual && c.operand.is_number()) return compare_number(number, c.op, c.number);
+      if (textual && c.operand.is_string() &&
+          (c.op == CompareOp::kEq || c.op == CompareOp::kNe)) {
+        const bool equal = text != nullptr && *text == c.operand.get_ref<const std::string&>();
+        return c.op == CompareOp::kEq ? equal : !equal;
+      }
+      nlohmann::json value;
+      if (textual) {
+        if (text) value = *text;
+      } else {
+        value = number;
       }
       return compare_json(value.is_null() ? nullptr : &value, c.op, c.operand);
     }

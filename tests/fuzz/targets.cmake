@@ -7,4 +7,5 @@ set(AISLE_FUZZ_TARGETS
   decoders_fuzz # device decoders (POS, BLE, people counter, RFID, weight): frames and ticks
   audit_fuzz    # audit log lines and hash chains (aislectl audit verify, the collector at start)
   privacy_fuzz  # the agent's e-mail and phone normalizers and client IP truncation
+  segments_fuzz # segment definitions: schema, condition tree, window features on one event
 )
