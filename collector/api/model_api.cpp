@@ -76,32 +76,31 @@ void register_model_api(http::HttpServer& server, ModelApiContext context) {
                return http::Response::json(200, dump(j));
              });
 
-  server.post(
-      std::string("/v1/models/") + kNamePattern + "/rollback", "/v1/models/{name}/rollback",
-      [s](const http::Request& r) {
-        const auto key = s->ctx.keys.authenticate_admin(r, "admin");
-        if (!key) return unauthorized();
-        auto* model = s->find(r.path_params[0]);
-        if (!model) return http::Response::error(404, "no model " + r.path_params[0]);
-        auto body = parse_json(r.body, kBodyLimits);
-        if (!body) return s->bad_request("body: " + body.error().message);
-        if (!body->is_object() || body->size() != 1 || !body->contains("version")) {
-          return s->bad_request("body must be {\"version\": n}");
-        }
-        const auto& v = (*body)["version"];
-        if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 ||
-            v.get<std::uint64_t>() > UINT32_MAX) {
-          return s->bad_request("version must be an integer >= 1");
-        }
-        const auto version = static_cast<std::uint32_t>(v.get<std::uint64_t>());
-        auto result = model->rollback(version);
-        if (!result) return error_answer(result.error());
-        s->ctx.audit(key->name, "model.rollback", model->name(),
-                     {{"version", version}, {"saved_as", (*result)["version"]}});
-        kLog.info("model rolled back by API",
-                  {{"model", model->name()}, {"version", version}, {"actor", key->name}});
-        return http::Response::json(200, dump(*result));
-      });
+  server.post(std::string("/v1/models/") + kNamePattern + "/rollback", "/v1/models/{name}/rollback",
+              [s](const http::Request& r) {
+                const auto key = s->ctx.keys.authenticate_admin(r, "admin");
+                if (!key) return unauthorized();
+                auto* model = s->find(r.path_params[0]);
+                if (!model) return http::Response::error(404, "no model " + r.path_params[0]);
+                auto body = parse_json(r.body, kBodyLimits);
+                if (!body) return s->bad_request("body: " + body.error().message);
+                if (!body->is_object() || body->size() != 1 || !body->contains("version")) {
+                  return s->bad_request("body must be {\"version\": n}");
+                }
+                const auto& v = (*body)["version"];
+                if (!v.is_number_unsigned() || v.get<std::uint64_t>() == 0 ||
+                    v.get<std::uint64_t>() > UINT32_MAX) {
+                  return s->bad_request("version must be an integer >= 1");
+                }
+                const auto version = static_cast<std::uint32_t>(v.get<std::uint64_t>());
+                auto result = model->rollback(version);
+                if (!result) return error_answer(result.error());
+                s->ctx.audit(key->name, "model.rollback", model->name(),
+                             {{"version", version}, {"saved_as", (*result)["version"]}});
+                kLog.info("model rolled back by API",
+                          {{"model", model->name()}, {"version", version}, {"actor", key->name}});
+                return http::Response::json(200, dump(*result));
+              });
 }
 
 }  // namespace aisle::collector

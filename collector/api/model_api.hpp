@@ -9,10 +9,9 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "collector/api/api_keys.hpp"
 #include "collector/segments/learned/managed_model.hpp"

@@ -51,8 +51,8 @@ Result<SegmentKpiOptions> parse_segment_kpi_options(const nlohmann::json& sectio
   SegmentKpiOptions o;
   o.conversion_window_ms =
       reader.get_int("conversion_window_ms", o.conversion_window_ms, 60'000, 30LL * 86'400'000);
-  o.max_active_profiles = static_cast<std::size_t>(
-      reader.get_int("max_active_profiles", 200'000, 1, 100'000'000));
+  o.max_active_profiles =
+      static_cast<std::size_t>(reader.get_int("max_active_profiles", 200'000, 1, 100'000'000));
   o.max_segments = static_cast<std::size_t>(reader.get_int("max_segments", 10'000, 1, 1'000'000));
   o.max_purchases_per_profile =
       static_cast<std::size_t>(reader.get_int("max_purchases_per_profile", 16, 1, 1000));
@@ -203,7 +203,8 @@ void SegmentKpis::on_merge(const profiles::MergeRecord& merge) {
   Activity& a = into->second;
   a.last_active = std::max(a.last_active, moved.last_active);
   for (auto& sale : moved.sales) a.sales.push_back(std::move(sale));
-  std::sort(a.sales.begin(), a.sales.end(), [](const Sale& x, const Sale& y) { return x.at < y.at; });
+  std::sort(a.sales.begin(), a.sales.end(),
+            [](const Sale& x, const Sale& y) { return x.at < y.at; });
   if (a.sales.size() > options_.max_purchases_per_profile) {
     a.sales.erase(a.sales.begin(),
                   a.sales.end() - static_cast<std::ptrdiff_t>(options_.max_purchases_per_profile));
@@ -287,7 +288,8 @@ nlohmann::json SegmentKpis::stats(const std::string& segment_id) const {
 std::size_t SegmentKpis::memory_bytes() const {
   std::lock_guard lock(mutex_);
   constexpr std::size_t kNodeOverhead = 2 * sizeof(void*);  // next pointer + cached hash
-  std::size_t bytes = sizeof(*this) + (segments_.bucket_count() + active_.bucket_count()) * sizeof(void*);
+  std::size_t bytes =
+      sizeof(*this) + (segments_.bucket_count() + active_.bucket_count()) * sizeof(void*);
   for (const auto& [id, s] : segments_) {
     bytes += sizeof(std::pair<const std::string, Segment>) + kNodeOverhead + heap_of(id) +
              s.members.bucket_count() * sizeof(void*);

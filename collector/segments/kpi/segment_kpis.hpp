@@ -15,13 +15,12 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "collector/profiles/profile_listener.hpp"
 #include "collector/segments/segment_change.hpp"

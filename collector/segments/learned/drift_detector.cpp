@@ -70,7 +70,8 @@ KsResult ks_two_sample(std::vector<double> a, std::vector<double> b) {
     const double x = std::min(a[i], b[j]);
     while (i < a.size() && a[i] <= x) ++i;
     while (j < b.size() && b[j] <= x) ++j;
-    result.d = std::max(result.d, std::fabs(static_cast<double>(i) / n - static_cast<double>(j) / m));
+    result.d =
+        std::max(result.d, std::fabs(static_cast<double>(i) / n - static_cast<double>(j) / m));
   }
   result.p_value = ks_p_value(result.d, a.size(), b.size());
   return result;
@@ -108,9 +109,9 @@ DriftDetector::DriftDetector(DriftOptions options, std::vector<std::string> feat
     f.drift_gauge = &metrics.gauge("aisle_collector_feature_drift",
                                    "1 while the feature's last KS test rejected (p < alpha)",
                                    {{"feature", name}});
-    f.drift_counter = &metrics.counter("aisle_collector_feature_drifts_total",
-                                       "KS tests that found the feature drifted",
-                                       {{"feature", name}});
+    f.drift_counter =
+        &metrics.counter("aisle_collector_feature_drifts_total",
+                         "KS tests that found the feature drifted", {{"feature", name}});
     features_.push_back(std::move(f));
   }
 }
@@ -174,13 +175,12 @@ void DriftDetector::test(Feature& f) {
   if (!f.logged || now - f.last_log >= std::chrono::milliseconds(options_.log_interval_ms)) {
     f.logged = true;
     f.last_log = now;
-    kLog.warn("feature distribution drifted",
-              {{"feature", f.name},
-               {"d", short_number(ks.d)},
-               {"p", short_number(ks.p_value)},
-               {"alpha", short_number(options_.alpha)},
-               {"window", n},
-               {"reference", options_.reference}});
+    kLog.warn("feature distribution drifted", {{"feature", f.name},
+                                               {"d", short_number(ks.d)},
+                                               {"p", short_number(ks.p_value)},
+                                               {"alpha", short_number(options_.alpha)},
+                                               {"window", n},
+                                               {"reference", options_.reference}});
   }
 }
 

@@ -5,14 +5,13 @@
 // Thread-safety: observe() and status() may be called from different threads (one mutex).
 #pragma once
 
-#include <cstddef>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
@@ -55,8 +54,8 @@ Result<DriftOptions> parse_drift_options(const nlohmann::json& section);
 class DriftDetector {
  public:
   // `features` names the metric label of each feature, in the order observe() receives them.
-  DriftDetector(DriftOptions options, std::vector<std::string> features,
-                metrics::Registry& metrics, ClockPtr clock);
+  DriftDetector(DriftOptions options, std::vector<std::string> features, metrics::Registry& metrics,
+                ClockPtr clock);
 
   // One value per feature (values.size() == features.size()).
   void observe(const std::vector<double>& values);
@@ -64,9 +63,9 @@ class DriftDetector {
 
   struct FeatureStatus {
     std::string feature;
-    bool drifted = false;     // the last test rejected (p < alpha)
-    double d = 0;             // of the last test
-    double p_value = 1;       // of the last test
+    bool drifted = false;  // the last test rejected (p < alpha)
+    double d = 0;          // of the last test
+    double p_value = 1;    // of the last test
     std::uint64_t tests = 0;
     std::uint64_t drifts = 0;  // tests that rejected
   };

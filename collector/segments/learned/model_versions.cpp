@@ -60,7 +60,8 @@ Result<nlohmann::json> read_json(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   auto parsed = parse_json(text.str(), kModelFileLimits);
-  if (!parsed) return make_error(ErrorCode::kDataLoss, path.string() + ": " + parsed.error().message);
+  if (!parsed)
+    return make_error(ErrorCode::kDataLoss, path.string() + ": " + parsed.error().message);
   return std::move(*parsed);
 }
 
@@ -145,8 +146,8 @@ Result<std::vector<nlohmann::json>> ModelVersions::list_meta() const {
 Result<nlohmann::json> ModelVersions::load(std::uint32_t version) const {
   std::lock_guard lock(mutex_);
   if (!std::filesystem::exists(file(version, false))) {
-    return make_error(ErrorCode::kNotFound, "no version " + std::to_string(version) + " in " +
-                                                dir_.string());
+    return make_error(ErrorCode::kNotFound,
+                      "no version " + std::to_string(version) + " in " + dir_.string());
   }
   return read_json(file(version, false));
 }

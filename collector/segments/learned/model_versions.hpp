@@ -10,9 +10,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "common/result.hpp"
 

@@ -92,10 +92,10 @@ Result<OnlineLogistic> OnlineLogistic::from_json(const nlohmann::json& j, Logist
   if (!j.is_object()) return bad("not an object");
   const auto bits = j.value("hash_bits", -1);
   if (bits != params.hash_bits) {
-    return make_error(ErrorCode::kFailedPrecondition,
-                      "model weights: saved with hash_bits " + std::to_string(bits) +
-                          ", configured " + std::to_string(params.hash_bits) +
-                          " (the slots would mean other features)");
+    return make_error(ErrorCode::kFailedPrecondition, "model weights: saved with hash_bits " +
+                                                          std::to_string(bits) + ", configured " +
+                                                          std::to_string(params.hash_bits) +
+                                                          " (the slots would mean other features)");
   }
   if (j.value("numeric_features", 0) != static_cast<int>(kNumericFeatures)) {
     return make_error(ErrorCode::kFailedPrecondition,
@@ -113,7 +113,8 @@ Result<OnlineLogistic> OnlineLogistic::from_json(const nlohmann::json& j, Logist
       return bad("an entry is not [index, weight, grad_squares]");
     }
     const auto index = w[0].get<std::uint64_t>();
-    if (index >= model.weights_.size()) return bad("index " + std::to_string(index) + " out of range");
+    if (index >= model.weights_.size())
+      return bad("index " + std::to_string(index) + " out of range");
     const auto weight = w[1].get<double>();
     const auto g2 = w[2].get<double>();
     if (!std::isfinite(weight) || !std::isfinite(g2) || g2 < 0) {

@@ -9,17 +9,17 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/result.hpp"
 
 namespace aisle::collector::segments {
 
-inline constexpr std::size_t kCategoricalFeatures = 5;  // event type, channel, store, category, hour
-inline constexpr std::size_t kNumericFeatures = 9;      // see session_features.hpp
+inline constexpr std::size_t kCategoricalFeatures =
+    5;                                              // event type, channel, store, category, hour
+inline constexpr std::size_t kNumericFeatures = 9;  // see session_features.hpp
 
 // One example's inputs: slots of the hashed categorical features and the numeric values (already
 // transformed to a small range). 56 bytes.
@@ -33,9 +33,9 @@ struct FeatureVector {
 std::uint64_t feature_hash(std::string_view field, std::string_view value);
 
 struct LogisticParams {
-  int hash_bits = 18;           // 2^18 hashed slots
-  double learning_rate = 0.1;   // AdaGrad base rate eta: step = eta / sqrt(1 + sum g^2)
-  double l2 = 1e-6;             // L2 penalty applied to the weights an example touches
+  int hash_bits = 18;          // 2^18 hashed slots
+  double learning_rate = 0.1;  // AdaGrad base rate eta: step = eta / sqrt(1 + sum g^2)
+  double l2 = 1e-6;            // L2 penalty applied to the weights an example touches
 };
 
 class OnlineLogistic {

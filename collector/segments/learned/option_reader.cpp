@@ -30,8 +30,8 @@ bool OptionReader::get_bool(const std::string& key, bool fallback) {
   return v->get<bool>();
 }
 
-std::int64_t OptionReader::get_int(const std::string& key, std::int64_t fallback,
-                                   std::int64_t min, std::int64_t max) {
+std::int64_t OptionReader::get_int(const std::string& key, std::int64_t fallback, std::int64_t min,
+                                   std::int64_t max) {
   const auto* v = find(key);
   if (!v) return fallback;
   if (!v->is_number_integer()) {

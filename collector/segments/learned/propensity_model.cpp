@@ -38,9 +38,8 @@ Result<std::unique_ptr<PropensityModel>> PropensityModel::open(PropensityOptions
   std::optional<ModelVersions> versions;
   nlohmann::json loaded;
   if (!options.models_dir.empty()) {
-    auto opened = ModelVersions::open(std::filesystem::path(options.models_dir) /
-                                          kPurchasePropensity,
-                                      options.max_versions);
+    auto opened = ModelVersions::open(
+        std::filesystem::path(options.models_dir) / kPurchasePropensity, options.max_versions);
     if (!opened) return opened.error();
     versions.emplace(std::move(*opened));
     if (versions->latest() > 0) {
@@ -49,11 +48,11 @@ Result<std::unique_ptr<PropensityModel>> PropensityModel::open(PropensityOptions
       loaded = std::move(*doc);
     }
   }
-  std::unique_ptr<PropensityModel> model(
-      new PropensityModel(options, std::move(drift), std::move(clock), metrics, std::move(versions)));
+  std::unique_ptr<PropensityModel> model(new PropensityModel(
+      options, std::move(drift), std::move(clock), metrics, std::move(versions)));
   if (!loaded.is_null()) {
-    auto weights = OnlineLogistic::from_json(loaded.value("model", nlohmann::json()),
-                                             params_of(options));
+    auto weights =
+        OnlineLogistic::from_json(loaded.value("model", nlohmann::json()), params_of(options));
     if (!weights) {
       return make_error(weights.error().code, model->versions_->dir().string() + "/v" +
                                                   std::to_string(model->versions_->latest()) +
@@ -95,11 +94,9 @@ PropensityModel::PropensityModel(PropensityOptions options, DriftOptions drift, 
       unattributed_total_(metrics.counter("aisle_collector_propensity_unattributed_total",
                                           "Events without a profile, not scored")),
       examples_positive_(metrics.counter("aisle_collector_propensity_examples_total",
-                                         "Labelled examples trained on",
-                                         {{"label", "positive"}})),
+                                         "Labelled examples trained on", {{"label", "positive"}})),
       examples_negative_(metrics.counter("aisle_collector_propensity_examples_total",
-                                         "Labelled examples trained on",
-                                         {{"label", "negative"}})),
+                                         "Labelled examples trained on", {{"label", "negative"}})),
       sessions_purchase_(metrics.counter("aisle_collector_propensity_labels_total",
                                          "Times a session's pending examples were labelled",
                                          {{"outcome", "purchase"}})),
@@ -114,8 +111,8 @@ PropensityModel::PropensityModel(PropensityOptions options, DriftOptions drift, 
       examples_dropped_(metrics.counter("aisle_collector_propensity_examples_dropped_total",
                                         "Pending examples dropped unlabelled (eviction, erasure, "
                                         "merge overflow)")),
-      saves_total_(metrics.counter("aisle_collector_propensity_saves_total",
-                                   "Model versions saved")),
+      saves_total_(
+          metrics.counter("aisle_collector_propensity_saves_total", "Model versions saved")),
       save_failures_total_(metrics.counter("aisle_collector_propensity_save_failures_total",
                                            "Model saves that failed (logged)")) {}
 
@@ -226,11 +223,11 @@ void PropensityModel::label_pending(Entry& e, bool label) {
   examples_since_gauges_ += e.pending.size();
   e.pending.clear();
   e.taken = 0;
-  // The exact AUC sorts the window: refresh after gauge_every examples, or after 10 s on a
-  // quiet stream, not on every label.
+  // The exact AUC sorts the window: refresh after gauge_every examples, or after
+  // gauge_interval_ms on a quiet stream, not on every label.
   if (examples_since_gauges_ >= options_.gauge_every ||
-      (examples_since_gauges_ > 0 &&
-       clock_->now_steady() - gauges_refreshed_ >= std::chrono::seconds(10))) {
+      (examples_since_gauges_ > 0 && clock_->now_steady() - gauges_refreshed_ >=
+                                         std::chrono::milliseconds(options_.gauge_interval_ms))) {
     refresh_gauges();
   }
 }
@@ -243,9 +240,11 @@ void PropensityModel::observe_drift(const SessionState& session) {
   drift_->observe(raw.data(), kDriftFeatureCount);
 }
 
-void PropensityModel::close_session(Entry& e, const char* outcome) {
+void PropensityModel::close_session(Entry& e, CloseReason reason) {
   if (!e.session.open) return;
-  if (!e.pending.empty()) (outcome[0] == 't' ? sessions_timeout_ : sessions_ended_).inc();
+  if (!e.pending.empty()) {
+    (reason == CloseReason::kTimeout ? sessions_timeout_ : sessions_ended_).inc();
+  }
   label_pending(e, false);
   e.session.open = false;
   e.scored = false;
@@ -284,17 +283,18 @@ void PropensityModel::observe(const profiles::ProfiledEvent& profiled) {
     return;
   }
   const Event& event = *profiled.event;
+  const auto now = clock_->now_steady();
   std::lock_guard lock(mutex_);
   ++events_;
-  watermark_ = std::max(watermark_, event.occurred_at);
   Entry& e = touch(profiled.profile_id);
+  e.seen = now;
   // A late event does not move the session's clock backwards.
   const UnixMillis at = std::max(event.occurred_at, e.session.last_event);
   if (e.session.open && at - e.session.last_event > options_.session_gap_ms) {
-    close_session(e, "timeout");
+    close_session(e, CloseReason::kTimeout);
   }
   if (event.type == "session_start" && e.session.open && e.session.events > 0) {
-    close_session(e, "session_end");
+    close_session(e, CloseReason::kEnded);
   }
   if (!e.session.open) open_session(e, at);
   open_.splice(open_.begin(), open_, e.open_it);
@@ -311,28 +311,28 @@ void PropensityModel::observe(const profiles::ProfiledEvent& profiled) {
     label_pending(e, true);
     e.session.record_purchase(at);
   } else if (event.type == "session_end") {
-    close_session(e, "session_end");
+    close_session(e, CloseReason::kEnded);
   } else {
     take_example(e, x, p);
   }
 
-  std::size_t swept = 0;
-  while (!open_.empty() && swept < options_.max_sweep_per_event) {
+  sweep(now, options_.max_sweep_per_event);
+}
+
+void PropensityModel::sweep(std::chrono::steady_clock::time_point now, std::size_t limit) {
+  // open_ is in processing order (front: most recently seen), so the idle sessions are at the
+  // back and the walk stops at the first one still within its gap.
+  const auto gap = std::chrono::milliseconds(options_.session_gap_ms);
+  for (std::size_t swept = 0; swept < limit && !open_.empty(); ++swept) {
     Entry& oldest = *open_.back();
-    if (watermark_ - oldest.session.last_event <= options_.session_gap_ms) break;
-    close_session(oldest, "timeout");
-    ++swept;
+    if (now - oldest.seen <= gap) break;
+    close_session(oldest, CloseReason::kTimeout);
   }
 }
 
-void PropensityModel::expire_sessions(UnixMillis watermark) {
+void PropensityModel::expire_sessions() {
   std::lock_guard lock(mutex_);
-  watermark_ = std::max(watermark_, watermark);
-  while (!open_.empty()) {
-    Entry& oldest = *open_.back();
-    if (watermark_ - oldest.session.last_event <= options_.session_gap_ms) break;
-    close_session(oldest, "timeout");
-  }
+  sweep(clock_->now_steady(), SIZE_MAX);
   refresh_gauges();
 }
 
@@ -359,6 +359,7 @@ void PropensityModel::on_merge(const profiles::MergeRecord& merge) {
     into.taken = from.taken;
     into.score = from.score;
     into.scored = from.scored;
+    into.seen = std::max(into.seen, from.seen);
     open_.push_front(&into);
     into.open_it = open_.begin();
   } else {
@@ -448,8 +449,8 @@ Result<std::uint32_t> PropensityModel::save() {
     updates_at_save_ = updates;
   }
   version_gauge_.set(*saved);
-  kLog.info("saved model", {{"model", kPurchasePropensity}, {"version", *saved},
-                            {"examples", updates}});
+  kLog.info("saved model",
+            {{"model", kPurchasePropensity}, {"version", *saved}, {"examples", updates}});
   return *saved;
 }
 
@@ -460,8 +461,8 @@ Result<nlohmann::json> PropensityModel::rollback(std::uint32_t version) {
   }
   auto doc = versions_->load(version);
   if (!doc) return doc.error();
-  auto weights = OnlineLogistic::from_json(doc->value("model", nlohmann::json()),
-                                           params_of(options_));
+  auto weights =
+      OnlineLogistic::from_json(doc->value("model", nlohmann::json()), params_of(options_));
   if (!weights) return weights.error();
   {
     std::lock_guard lock(mutex_);
@@ -473,9 +474,8 @@ Result<nlohmann::json> PropensityModel::rollback(std::uint32_t version) {
   }
   auto saved = save();
   if (!saved) return saved.error();
-  kLog.warn("model rolled back", {{"model", kPurchasePropensity},
-                                  {"to_version", version},
-                                  {"saved_as", *saved}});
+  kLog.warn("model rolled back",
+            {{"model", kPurchasePropensity}, {"to_version", version}, {"saved_as", *saved}});
   return describe();
 }
 

@@ -46,8 +46,9 @@ struct PropensityOptions {
   int hash_bits = 18;                            // hashed categorical slots: 2^hash_bits
   double learning_rate = 0.1;
   double l2 = 1e-6;
-  std::size_t eval_window = 10'000;              // examples in the prequential AUC/log-loss
-  std::size_t gauge_every = 5'000;               // examples between gauge refreshes (or 10 s)
+  std::size_t eval_window = 10'000;         // examples in the prequential AUC/log-loss
+  std::size_t gauge_every = 5'000;          // examples between AUC/log-loss gauge refreshes...
+  std::int64_t gauge_interval_ms = 10'000;  // ...or this much collector time, when slower
   std::int64_t save_interval_ms = 10 * 60 * 1000;  // 0: only at stop and on demand
   std::size_t max_versions = 50;
   std::size_t max_sweep_per_event = 16;  // timed-out sessions closed per observed event
@@ -85,9 +86,10 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
   // models_dir.
   Result<std::uint32_t> save();
 
-  // Closes every open session whose inactivity gap has passed at event time `watermark`
-  // (observe() does this incrementally; tests and shutdown may call it).
-  void expire_sessions(UnixMillis watermark);
+  // Closes (as timed out, label 0) every open session of a profile not seen for session_gap_ms
+  // of collector time. observe() does this for a few sessions per event; call it from a timer so
+  // sessions also end while no events arrive.
+  void expire_sessions();
 
   // Bytes held: weights, per-profile state, evaluator window, drift windows.
   std::size_t memory_bytes() const;
@@ -110,6 +112,7 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
     std::uint32_t taken = 0;       // examples offered to the reservoir since the last label
     float score = 0;
     bool scored = false;
+    std::chrono::steady_clock::time_point seen{};  // collector time of the latest event
     EntryList::iterator lru;
     EntryList::iterator open_it;  // valid when session.open
   };
@@ -126,7 +129,9 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
   void open_session(Entry& e, UnixMillis at);
   // Labels the session's pending examples and trains on them. `outcome` names the metric label.
   void label_pending(Entry& e, bool label);
-  void close_session(Entry& e, const char* outcome);
+  enum class CloseReason { kTimeout, kEnded };
+  void close_session(Entry& e, CloseReason reason);
+  void sweep(std::chrono::steady_clock::time_point now, std::size_t limit);
   void take_example(Entry& e, const FeatureVector& x, double score);
   void refresh_gauges();
   void observe_drift(const SessionState& session);
@@ -143,9 +148,8 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
   PrequentialEvaluator evaluator_;
   std::unique_ptr<DriftDetector> drift_;
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
-  EntryList lru_;          // front: most recently touched
-  EntryList open_;         // open sessions, front: most recently touched
-  UnixMillis watermark_ = 0;  // latest event time seen
+  EntryList lru_;   // front: most recently touched
+  EntryList open_;  // open sessions, front: most recently touched
   std::uint64_t rng_;
   std::uint32_t version_ = 0;  // the version the live weights were last saved as or loaded from
   std::uint64_t updates_at_save_ = 0;  // model_.updates() at that save (unsaved changes?)

@@ -18,6 +18,7 @@ Result<PropensityOptions> parse_propensity_options(const nlohmann::json& section
   o.l2 = reader.get_double("l2", o.l2, 0.0, 1.0);
   o.eval_window = static_cast<std::size_t>(reader.get_int("eval_window", 10'000, 10, 1'000'000));
   o.gauge_every = static_cast<std::size_t>(reader.get_int("gauge_every", 5000, 1, 1'000'000));
+  o.gauge_interval_ms = reader.get_int("gauge_interval_ms", o.gauge_interval_ms, 100, 86'400'000);
   o.save_interval_ms = reader.get_int("save_interval_ms", o.save_interval_ms, 0, 7 * 86'400'000LL);
   o.max_versions = static_cast<std::size_t>(reader.get_int("max_versions", 50, 1, 10'000));
   o.max_sweep_per_event =

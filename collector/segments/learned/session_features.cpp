@@ -23,9 +23,8 @@ const std::string* string_prop(const nlohmann::json& props, const char* key) {
 }  // namespace
 
 const std::array<const char*, kNumericFeatures> kNumericFeatureNames = {
-    "session_events", "session_seconds",         "product_views",
-    "distinct_items", "cart_adds",               "cart_value",
-    "hours_since_last_purchase", "purchases_30d", "never_purchased"};
+    "session_events", "session_seconds",           "product_views", "distinct_items", "cart_adds",
+    "cart_value",     "hours_since_last_purchase", "purchases_30d", "never_purchased"};
 
 void SessionState::start(UnixMillis at) {
   open = true;

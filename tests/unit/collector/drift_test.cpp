@@ -1,10 +1,9 @@
-#include "collector/segments/learned/drift_detector.hpp"
-
 #include <catch2/catch.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "collector/segments/learned/drift_detector.hpp"
 #include "common/log.hpp"
 
 namespace aisle::collector::segments {

@@ -15,8 +15,8 @@ using nlohmann::json;
 constexpr UnixMillis kT0 = 1'760'000'000'000;
 constexpr std::int64_t kMinute = 60'000;
 
-Event make_event(const std::string& type, UnixMillis at, const std::string& store,
-                 Channel channel, json properties = json::object()) {
+Event make_event(const std::string& type, UnixMillis at, const std::string& store, Channel channel,
+                 json properties = json::object()) {
   Event e;
   e.event_id = "e";
   e.type = type;
@@ -29,9 +29,11 @@ Event make_event(const std::string& type, UnixMillis at, const std::string& stor
 }
 
 json sale(double total) {
-  return {{"order_id", "o-1"}, {"transaction_type", "sale"}, {"total", total},
-          {"currency", "EUR"}, {"items", json::array({{{"sku", "A"}, {"quantity", 1},
-                                                       {"unit_price", total}}})}};
+  return {{"order_id", "o-1"},
+          {"transaction_type", "sale"},
+          {"total", total},
+          {"currency", "EUR"},
+          {"items", json::array({{{"sku", "A"}, {"quantity", 1}, {"unit_price", total}}})}};
 }
 
 struct Harness {
@@ -91,7 +93,8 @@ double run_stream(Harness& h, bool informative, int sessions) {
     play_session(h, profile, t, buyer, informative, rng);
     t += kMinute / 2;
   }
-  h.model->expire_sessions(t + 24 * 60 * kMinute);
+  h.clock->advance(std::chrono::hours(24));
+  h.model->expire_sessions();
   const auto d = h.model->describe();
   REQUIRE(d["auc"].is_number());
   return d["auc"].get<double>();
@@ -107,8 +110,8 @@ TEST_CASE("propensity learns a separable synthetic stream (prequential AUC > 0.9
   CHECK(h.metrics.value("aisle_collector_propensity_logloss") > 0);
   CHECK(h.metrics.value("aisle_collector_propensity_examples_total", {{"label", "positive"}}) > 0);
   CHECK(h.metrics.value("aisle_collector_propensity_labels_total", {{"outcome", "timeout"}}) > 0);
-  CHECK(h.metrics.value("aisle_collector_propensity_labels_total",
-                        {{"outcome", "session_end"}}) > 0);
+  CHECK(h.metrics.value("aisle_collector_propensity_labels_total", {{"outcome", "session_end"}}) >
+        0);
 }
 
 TEST_CASE("propensity on a non-informative stream stays near AUC 0.5", "[collector][propensity]") {
@@ -160,8 +163,9 @@ TEST_CASE("a session closed by inactivity labels its examples negative",
   h.send("p1", make_event("product_view", kT0 + kMinute, "s", Channel::kWeb, {{"sku", "B"}}));
   CHECK(h.model->evaluation_window().empty());
   CHECK(h.model->score(kPurchasePropensity, "p1").has_value());
-  // Another profile's event 31 minutes later moves event time past p1's gap.
-  h.send("p2", make_event("product_view", kT0 + 32 * kMinute, "s", Channel::kWeb, {{"sku", "C"}}));
+  // 31 minutes of collector time without an event of p1: the next event of anyone closes it.
+  h.clock->advance(std::chrono::minutes(31));
+  h.send("p2", make_event("product_view", kT0 + 2 * kMinute, "s", Channel::kWeb, {{"sku", "C"}}));
   const auto window = h.model->evaluation_window();
   REQUIRE(window.size() == 2);
   CHECK_FALSE(window[0].label);
@@ -169,6 +173,27 @@ TEST_CASE("a session closed by inactivity labels its examples negative",
   CHECK_FALSE(h.model->score(kPurchasePropensity, "p1").has_value());  // session over
   CHECK(h.model->score(kPurchasePropensity, "p2").has_value());
   CHECK_FALSE(h.model->score("other_model", "p2").has_value());
+}
+
+TEST_CASE("a late batch from an offline store keeps its sessions and labels",
+          "[collector][propensity]") {
+  Harness h;
+  // Live traffic is three hours ahead of the store whose agent was offline.
+  h.send("live",
+         make_event("product_view", kT0 + 180 * kMinute, "s", Channel::kWeb, {{"sku", "A"}}));
+  h.send("p1", make_event("product_view", kT0, "s", Channel::kPos, {{"sku", "A"}}));
+  h.send("p1", make_event("cart_add", kT0 + kMinute, "s", Channel::kPos,
+                          {{"sku", "A"}, {"price", 10}, {"quantity", 1}}));
+  h.send("p1", make_event("purchase", kT0 + 2 * kMinute, "s", Channel::kPos, sale(10)));
+  const auto window = h.model->evaluation_window();
+  REQUIRE(window.size() == 2);
+  CHECK(window[0].label);
+  CHECK(window[1].label);
+  // Within the replayed batch, event time still separates sessions: 40 minutes apart is two.
+  h.send("p1", make_event("product_view", kT0 + 42 * kMinute, "s", Channel::kPos, {{"sku", "B"}}));
+  h.send("p1", make_event("product_view", kT0 + 90 * kMinute, "s", Channel::kPos, {{"sku", "C"}}));
+  REQUIRE(h.model->evaluation_window().size() == 3);
+  CHECK_FALSE(h.model->evaluation_window()[2].label);
 }
 
 TEST_CASE("a long session keeps at most max_examples_per_session examples",

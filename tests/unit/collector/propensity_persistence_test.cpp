@@ -30,7 +30,10 @@ Event make_event(const std::string& type, UnixMillis at, const std::string& stor
 }
 
 json sale() {
-  return {{"order_id", "o"}, {"transaction_type", "sale"}, {"total", 20}, {"currency", "EUR"},
+  return {{"order_id", "o"},
+          {"transaction_type", "sale"},
+          {"total", 20},
+          {"currency", "EUR"},
           {"items", json::array({{{"sku", "A"}, {"quantity", 1}, {"unit_price", 20}}})}};
 }
 
@@ -65,8 +68,8 @@ void train_browsers(PropensityModel& model, const std::string& store, int n, Uni
     const std::string profile = store + "-browser-" + std::to_string(k);
     Event view = make_event("product_view", t, store, {{"sku", "A"}});
     model.observe({&view, profile});
-    Event end = make_event("session_end", t + 1000, store,
-                           {{"duration_seconds", 1}, {"event_count", 2}});
+    Event end =
+        make_event("session_end", t + 1000, store, {{"duration_seconds", 1}, {"event_count", 2}});
     model.observe({&end, profile});
     t += 2000;
   }
@@ -205,8 +208,8 @@ TEST_CASE("model API lists models, shows versions and rolls back with an admin k
   ModelApiContext context{{model.get()}, keys, metrics};
   context.audit = [&audits](const std::string& actor, const std::string& action,
                             const std::string& target, const json& details) {
-    audits.push_back({{"actor", actor}, {"action", action}, {"target", target},
-                      {"details", details}});
+    audits.push_back(
+        {{"actor", actor}, {"action", action}, {"target", target}, {"details", details}});
   };
   register_model_api(server, std::move(context));
   REQUIRE(server.start().ok());

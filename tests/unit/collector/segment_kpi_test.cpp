@@ -1,8 +1,8 @@
-#include "collector/segments/kpi/segment_kpis.hpp"
-
 #include <catch2/catch.hpp>
 #include <set>
 #include <string>
+
+#include "collector/segments/kpi/segment_kpis.hpp"
 
 namespace aisle::collector::segments {
 namespace {
@@ -36,8 +36,11 @@ Event event(const std::string& type, json properties = json::object()) {
 }
 
 Event purchase(double total, const std::string& type = "sale") {
-  return event("purchase", {{"order_id", "o"}, {"transaction_type", type}, {"total", total},
-                            {"currency", "EUR"}, {"items", json::array()}});
+  return event("purchase", {{"order_id", "o"},
+                            {"transaction_type", type},
+                            {"total", total},
+                            {"currency", "EUR"},
+                            {"items", json::array()}});
 }
 
 struct Fixture {
@@ -89,7 +92,7 @@ TEST_CASE("segment KPIs: conversion rate and average order value, members vs non
   f.observe("p4", event("page_view", {{"url", "/"}}));
   f.observe("p5", event("product_view", {{"sku", "B"}}));
   f.observe("p5", purchase(500, "return"));  // a refund is not an order
-  f.observe("", purchase(999));               // unattributed: not counted
+  f.observe("", purchase(999));              // unattributed: not counted
 
   const auto s = f.kpis.stats("vip");
   const auto& m = s["members"];
