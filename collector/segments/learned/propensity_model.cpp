@@ -232,7 +232,7 @@ void PropensityModel::label_pending(Entry& e, bool label) {
   }
 }
 
-void PropensityModel::observe_drift(const SessionState& session) {
+void PropensityModel::observe_drift(const PropensitySession& session) {
   // One value per labelled session (or part of a session up to a purchase), not per event:
   // consecutive events of one session are strongly correlated, which the KS test (independent
   // samples) would read as drift.

@@ -107,7 +107,7 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
   using EntryList = std::list<Entry*>;
   struct Entry {
     const std::string* id = nullptr;  // the map key
-    SessionState session;
+    PropensitySession session;
     std::vector<Example> pending;  // examples of the open session not yet labelled
     std::uint32_t taken = 0;       // examples offered to the reservoir since the last label
     float score = 0;
@@ -134,7 +134,7 @@ class PropensityModel final : public ScoreProvider, public ManagedModel {
   void sweep(std::chrono::steady_clock::time_point now, std::size_t limit);
   void take_example(Entry& e, const FeatureVector& x, double score);
   void refresh_gauges();
-  void observe_drift(const SessionState& session);
+  void observe_drift(const PropensitySession& session);
   nlohmann::json describe_locked() const;
   nlohmann::json snapshot_locked(nlohmann::json& meta) const;
   void saver_loop();

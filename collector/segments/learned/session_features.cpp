@@ -26,7 +26,7 @@ const std::array<const char*, kNumericFeatures> kNumericFeatureNames = {
     "session_events", "session_seconds",           "product_views", "distinct_items", "cart_adds",
     "cart_value",     "hours_since_last_purchase", "purchases_30d", "never_purchased"};
 
-void SessionState::start(UnixMillis at) {
+void PropensitySession::start(UnixMillis at) {
   open = true;
   session_start = at;
   last_event = at;
@@ -37,7 +37,7 @@ void SessionState::start(UnixMillis at) {
   items.clear();
 }
 
-void SessionState::apply(const Event& event, UnixMillis at) {
+void PropensitySession::apply(const Event& event, UnixMillis at) {
   last_event = std::max(last_event, at);
   ++events;
   const auto& props = event.properties;
@@ -58,14 +58,14 @@ void SessionState::apply(const Event& event, UnixMillis at) {
   }
 }
 
-void SessionState::record_purchase(UnixMillis at) {
+void PropensitySession::record_purchase(UnixMillis at) {
   last_purchase = std::max(last_purchase, at);
   recent_purchases[recent_next] = at;
   recent_next = static_cast<std::uint8_t>((recent_next + 1) % kMaxRecentPurchases);
   cart_value = 0;
 }
 
-void SessionState::merge_from(const SessionState& other) {
+void PropensitySession::merge_from(const PropensitySession& other) {
   for (auto at : other.recent_purchases) {
     if (at != 0) {
       recent_purchases[recent_next] = at;
@@ -84,7 +84,7 @@ void SessionState::merge_from(const SessionState& other) {
   }
 }
 
-std::array<double, kNumericFeatures> SessionState::raw_features(UnixMillis at) const {
+std::array<double, kNumericFeatures> PropensitySession::raw_features(UnixMillis at) const {
   std::array<double, kNumericFeatures> f{};
   f[kSessionEvents] = events;
   f[kSessionSeconds] = static_cast<double>(std::max<std::int64_t>(0, at - session_start)) / 1000.0;

@@ -1,4 +1,4 @@
-// SessionState: what PropensityModel remembers about one profile (its current session and its
+// PropensitySession: what PropensityModel remembers about one profile (its current session and its
 // purchase history), and the features an event plus that state give. docs/propensity.md,
 // "Features" and "Memory".
 #pragma once
@@ -31,7 +31,7 @@ extern const std::array<const char*, kNumericFeatures> kNumericFeatureNames;
 inline constexpr std::size_t kMaxDistinctItems = 64;
 inline constexpr std::size_t kMaxRecentPurchases = 16;
 
-struct SessionState {
+struct PropensitySession {
   bool open = false;
   UnixMillis session_start = 0;
   UnixMillis last_event = 0;  // latest event time seen (never moves backwards)
@@ -52,7 +52,7 @@ struct SessionState {
   void record_purchase(UnixMillis at);
   // Folds another profile's history into this one (merge): purchases, and the session when this
   // one has none open.
-  void merge_from(const SessionState& other);
+  void merge_from(const PropensitySession& other);
   // Raw numeric features at `at`.
   std::array<double, kNumericFeatures> raw_features(UnixMillis at) const;
   std::size_t memory_bytes() const { return sizeof(*this) + items.capacity() * 4; }
