@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <filesystem>
+#include <fstream>
 
 #include "common/json_text.hpp"
 
@@ -44,17 +46,34 @@ Result<std::unique_ptr<CurlCollectorClient>> CurlCollectorClient::create(
                         "recommendations: TLS file " + *file + " does not exist");
     }
   }
+  std::string api_key;
+  if (!options.api_key_file.empty()) {
+    std::ifstream in(options.api_key_file);
+    if (!in || !std::getline(in, api_key) || api_key.empty()) {
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          "recommendations.api_key_file: cannot read a key from " + options.api_key_file);
+    }
+    while (!api_key.empty() && std::isspace(static_cast<unsigned char>(api_key.back()))) {
+      api_key.pop_back();
+    }
+  }
   init_curl_once();
   return std::unique_ptr<CurlCollectorClient>(
-      new CurlCollectorClient(std::move(options), max_snapshot_bytes));
+      new CurlCollectorClient(std::move(options), max_snapshot_bytes, api_key));
 }
 
 CurlCollectorClient::CurlCollectorClient(CollectorClientOptions options,
-                                         std::size_t max_snapshot_bytes)
-    : options_(std::move(options)), max_snapshot_bytes_(max_snapshot_bytes) {}
+                                         std::size_t max_snapshot_bytes, const std::string& api_key)
+    : options_(std::move(options)), max_snapshot_bytes_(max_snapshot_bytes) {
+  if (!api_key.empty()) {
+    headers_ = curl_slist_append(nullptr, ("Authorization: Bearer " + api_key).c_str());
+  }
+}
 
 CurlCollectorClient::~CurlCollectorClient() {
   for (void* handle : idle_) curl_easy_cleanup(static_cast<CURL*>(handle));
+  curl_slist_free_all(static_cast<curl_slist*>(headers_));
 }
 
 void* CurlCollectorClient::acquire() {
@@ -82,6 +101,7 @@ void* CurlCollectorClient::acquire() {
     curl_easy_setopt(handle, CURLOPT_SSLKEY, options_.key_file.c_str());
   curl_easy_setopt(handle, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, write_body);
+  if (headers_ != nullptr) curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers_);
   return handle;
 }
 
@@ -147,8 +167,10 @@ Result<RecAnswer> CurlCollectorClient::recommend(const RecQuery& query,
   auto response = get(url, options_.timeout, options_.max_response_bytes);
   if (!response) return response.error();
   if (response->status != 200) {
-    return make_error(ErrorCode::kUnavailable,
-                      "collector answered HTTP " + std::to_string(response->status));
+    // Reached, but refused (a bad parameter, a wrong API key): not a WAN failure.
+    return make_error(ErrorCode::kInvalidArgument, "collector refused the request: HTTP " +
+                                                       std::to_string(response->status) + " " +
+                                                       response->body.substr(0, 200));
   }
   auto document = parse_json(response->body, JsonLimits{options_.max_response_bytes, 16});
   if (!document) {

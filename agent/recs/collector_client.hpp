@@ -21,8 +21,9 @@ namespace aisle::agent::recs {
 class RecsUpstream {
  public:
   virtual ~RecsUpstream() = default;
-  // kDeadlineExceeded past the timeout, kUnavailable when unreachable or answering 5xx,
-  // kInvalidArgument for an answer that cannot be read. Blocks up to the timeout.
+  // kDeadlineExceeded past the timeout, kUnavailable when unreachable or answering 5xx, 408 or
+  // 429; kInvalidArgument when the collector was reached but refused the request (other 4xx) or
+  // its answer cannot be read. Blocks up to the timeout.
   virtual Result<RecAnswer> recommend(const RecQuery& query, const std::string& store_id) = 0;
   // The encoded snapshot (wire::decode_rec_snapshot decodes it). Blocks up to its timeout.
   virtual Result<std::string> fetch_snapshot(const std::string& store_id) = 0;
@@ -40,7 +41,8 @@ class CurlCollectorClient final : public RecsUpstream {
   Result<std::string> fetch_snapshot(const std::string& store_id) override;
 
  private:
-  CurlCollectorClient(CollectorClientOptions options, std::size_t max_snapshot_bytes);
+  CurlCollectorClient(CollectorClientOptions options, std::size_t max_snapshot_bytes,
+                      const std::string& api_key);
   struct Response {
     long status = 0;
     std::string body;
@@ -55,6 +57,7 @@ class CurlCollectorClient final : public RecsUpstream {
 
   const CollectorClientOptions options_;
   const std::size_t max_snapshot_bytes_;
+  void* headers_ = nullptr;  // curl_slist: Authorization, shared by every handle
   std::mutex mutex_;
   std::vector<void*> idle_;  // CURL* easy handles, kept connected
 };

@@ -42,6 +42,16 @@ Result<RecQuery> parse_rec_query(const http::Request& request, const RecsOptions
       return bad("parameter 'identity': expected <type>:<value>, e.g. loyalty_id:LOY-1");
     }
   }
+  // The collector's rule for placements, so a kiosk's typo is its own 400 here rather than a
+  // refused live request.
+  if (!query.placement.empty() &&
+      (query.placement.size() > 64 ||
+       !std::all_of(query.placement.begin(), query.placement.end(), [](char c) {
+         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+                c == '-';
+       }))) {
+    return bad("parameter 'placement': expected [a-z0-9_.-]{1,64}");
+  }
   if (request.has_param("store") && request.param("store") != store_id) {
     return bad("parameter 'store': this agent serves store '" + store_id + "', not '" +
                request.param("store") + "'");

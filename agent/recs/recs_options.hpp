@@ -26,6 +26,9 @@ struct CollectorClientOptions {
   std::string ca_file;
   std::string cert_file;
   std::string key_file;
+  // The collector's API key (a write key scoped to this store), sent as a Bearer token; read at
+  // start from this file (kept out of the config). Empty: no Authorization header.
+  std::string api_key_file;
   // Whole-request budget of a live recommendation (connect included): past it the kiosk is
   // answered from the cache or the local model.
   std::chrono::milliseconds timeout{150};

@@ -74,6 +74,9 @@ RecsService::RecsService(RecsOptions options, std::string store_id, RecsUpstream
   upstream_errors_ = &metrics.counter("aisle_agent_recs_upstream_failures_total",
                                       "Live requests to the collector that failed, by reason",
                                       {{"reason", "error"}});
+  upstream_rejected_ = &metrics.counter("aisle_agent_recs_upstream_failures_total",
+                                        "Live requests to the collector that failed, by reason",
+                                        {{"reason", "rejected"}});
   upstream_skipped_ =
       &metrics.counter("aisle_agent_recs_upstream_skipped_total",
                        "Requests not sent to the collector because the circuit breaker is open");
@@ -294,9 +297,16 @@ RecAnswer RecsService::handle(const RecQuery& original) {
         count(ServeMode::kLive, started);
         return std::move(*live);
       }
-      breaker_.record_failure();
-      (live.error().code == ErrorCode::kDeadlineExceeded ? upstream_timeouts_ : upstream_errors_)
-          ->inc();
+      if (live.error().code == ErrorCode::kInvalidArgument) {
+        // The collector is reachable but refused the request or answered garbage: the WAN is
+        // fine, so the breaker must not open for it.
+        breaker_.record_success();
+        upstream_rejected_->inc();
+      } else {
+        breaker_.record_failure();
+        (live.error().code == ErrorCode::kDeadlineExceeded ? upstream_timeouts_ : upstream_errors_)
+            ->inc();
+      }
       kLog.debug("live recommendation failed", {{"error", live.error().message}});
     } else {
       upstream_skipped_->inc();

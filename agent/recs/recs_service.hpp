@@ -113,6 +113,7 @@ class RecsService {
   metrics::Histogram* latency_[4];
   metrics::Counter* upstream_timeouts_;
   metrics::Counter* upstream_errors_;
+  metrics::Counter* upstream_rejected_;
   metrics::Counter* upstream_skipped_;
   metrics::Counter* denied_consent_;
 };

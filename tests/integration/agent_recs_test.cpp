@@ -56,6 +56,9 @@ class FakeCollector {
     server_ = std::make_unique<http::HttpServer>(options, metrics_, "fake_collector");
     server_->get("/v1/recommendations", "/v1/recommendations", [this](const http::Request& r) {
       if (stall) std::this_thread::sleep_for(600ms);
+      if (r.header("Authorization") != "Bearer store-1-key") {
+        return http::Response::error(401, "missing or wrong API key");
+      }
       ++recommendations;
       if (r.param("store") != "store-1") return http::Response::error(400, "store");
       last_identity_ok = r.param("identity") == "loyalty_id:LOY-1";
@@ -139,7 +142,9 @@ TEST_CASE(
   c.mqtt.ca_file = pki::ca_cert_path(pki_dir);
   c.mqtt.cert_file = agent_cert->cert_path;
   c.mqtt.key_file = agent_cert->key_path;
-  c.recommendations = {{"collector_url", "https://localhost:" + std::to_string(collector_port)},
+  test::write_file(dir.file("recs.key"), "store-1-key\n");
+  c.recommendations = {{"api_key_file", dir.file("recs.key")},
+                       {"collector_url", "https://localhost:" + std::to_string(collector_port)},
                        {"timeout", "150ms"},
                        {"breaker_failures", 3},
                        {"breaker_cooldown", "300ms"},
@@ -214,6 +219,7 @@ TEST_CASE(
   // A kiosk's own mistake is still a 400.
   CHECK(kiosk.get("/v1/recommendations?identity=nocolon").status == 400);
   CHECK(kiosk.get("/v1/recommendations?n=0").status == 400);
+  CHECK(kiosk.get("/v1/recommendations?placement=Kiosk%20Home").status == 400);
 
   // 4. Collector back on the same port: after the cool-down a probe succeeds, answers are live.
   collector = std::make_unique<FakeCollector>(pki_dir, *server_cert, collector_port, "second");

@@ -21,6 +21,7 @@ class ScriptedUpstream final : public RecsUpstream {
   struct State {
     std::mutex mutex;
     bool up = true;
+    bool refuse = false;  // reachable, but answering 4xx
     int calls = 0;
     RecQuery last_query;
     std::string snapshot;
@@ -32,6 +33,7 @@ class ScriptedUpstream final : public RecsUpstream {
     ++state_->calls;
     state_->last_query = query;
     if (!state_->up) return make_error(ErrorCode::kDeadlineExceeded, "timeout");
+    if (state_->refuse) return make_error(ErrorCode::kInvalidArgument, "HTTP 401");
     RecAnswer a;
     a.rec_id = "rec-live-" + std::to_string(state_->calls);
     a.strategy = "vsknn";
@@ -144,6 +146,23 @@ TEST_CASE("recs service falls back live -> cache -> offline -> popularity and ba
   CHECK(metrics.value("aisle_agent_recs_requests_total", {{"mode", "offline"}}) == 1);
   CHECK(metrics.value("aisle_agent_recs_requests_total", {{"mode", "popularity"}}) == 1);
   CHECK(metrics.value("aisle_agent_recs_upstream_failures_total", {{"reason", "timeout"}}) == 2);
+}
+
+TEST_CASE("recs service does not open the breaker when the collector refuses a request",
+          "[agent][recs][service]") {
+  test::TempDir dir;
+  auto clock = std::make_shared<ManualClock>();
+  auto state = std::make_shared<ScriptedUpstream::State>();
+  metrics::Registry metrics;
+  RecsService service(options_in(dir), "store-1", std::make_unique<ScriptedUpstream>(state),
+                      nullptr, clock, metrics);
+  state->refuse = true;
+  for (int i = 0; i < 5; ++i) {
+    CHECK(service.handle(query_for("loyalty_id:L1")).mode == ServeMode::kPopularity);
+  }
+  CHECK(state->calls == 5);  // asked every time: the WAN is fine
+  CHECK(metrics.value("aisle_agent_recs_breaker_open") == 0);
+  CHECK(metrics.value("aisle_agent_recs_upstream_failures_total", {{"reason", "rejected"}}) == 5);
 }
 
 TEST_CASE("recs service cache answers expire after the TTL", "[agent][recs][service]") {
@@ -299,6 +318,8 @@ TEST_CASE("recs options parse every key and name the wrong one", "[agent][recs][
     REQUIRE_FALSE(result);
     return result.error().message;
   };
+  CHECK(parse_recs_options(nlohmann::json::object({{"api_key_file", "/etc/aisle/recs.key"}}))
+            ->collector.api_key_file == "/etc/aisle/recs.key");
   CHECK(error_of(R"({"timeot": "1s"})") == "recommendations.timeot: unknown key");
   CHECK(error_of(R"({"timeout": "soon"})") ==
         "recommendations.timeout: expected a duration like \"150ms\" or \"10m\"");
