@@ -183,10 +183,12 @@ Result<PopularityOptions> parse_popularity(const std::string& path, const nlohma
   options.max_keys = reader.get_size("max_keys", options.max_keys, 1, kBig);
   options.max_items = reader.get_size("max_items", options.max_items, 1, kBig);
   options.top_cached = reader.get_size("top_cached", options.top_cached, 1, 10'000);
-  options.refresh_every = reader.get_size("refresh_every", options.refresh_every, 1, 1'000'000);
   options.store_weight = reader.get_double("store_weight", options.store_weight, 0, 1000);
   options.hour_weight = reader.get_double("hour_weight", options.hour_weight, 0, 1000);
   options.category_weight = reader.get_double("category_weight", options.category_weight, 0, 1000);
+  if (options.top_cached > options.max_items_per_key / 2) {
+    reader.fail("top_cached", "must be at most max_items_per_key / 2");
+  }
   if (auto status = reader.finish(); !status) return status.error();
   return options;
 }

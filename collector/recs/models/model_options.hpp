@@ -72,8 +72,7 @@ struct PopularityOptions {
   std::size_t max_items_per_key = 10'000;  // counters per table; the weaker half pruned when full
   std::size_t max_keys = 10'000;           // stores + categories tracked
   std::size_t max_items = 1'000'000;
-  std::size_t top_cached = 200;            // best items per table kept ready for requests
-  std::size_t refresh_every = 256;         // updates of a table between top-list refreshes
+  std::size_t top_cached = 200;  // best items per table kept ready (<= max_items_per_key / 2)
   // Blend of the tables (each normalized to a maximum of 1): store (or global when the store is
   // unknown), the current hour of day, and the category of the item on screen.
   double store_weight = 1;

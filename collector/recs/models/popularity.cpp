@@ -21,23 +21,17 @@ bool better(const ScoredItem& a, const ScoredItem& b) {
 }  // namespace
 
 Popularity::Popularity(PopularityOptions options, std::string name)
-    : name_(std::move(name)), options_(options), ids_(options.max_items),
+    : name_(std::move(name)),
+      options_(options),
+      top_cached_(std::min(options.top_cached, options.max_items_per_key / 2)),
+      ids_(options.max_items),
       decay_(options.half_life_ms) {}
 
-void Popularity::refresh(Table& table) const {
-  table.top.assign(table.counts.begin(), table.counts.end());
-  const std::size_t keep = std::min(options_.top_cached, table.top.size());
-  std::partial_sort(table.top.begin(), table.top.begin() + static_cast<std::ptrdiff_t>(keep),
-                    table.top.end(), better);
-  table.top.resize(keep);
-  table.top.shrink_to_fit();
-  table.updates_since_refresh = 0;
-}
-
 void Popularity::update(Table& table, ItemId item, double value) {
-  table.counts[item] += value;
+  const double count = (table.counts[item] += value);
   if (table.counts.size() > options_.max_items_per_key) {
     // Keep the stronger half: amortized O(1) per update, and the table never exceeds its bound.
+    // The top list survives untouched: top_cached <= max_items_per_key / 2.
     std::vector<ScoredItem> all(table.counts.begin(), table.counts.end());
     const std::size_t keep = options_.max_items_per_key / 2;
     std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(keep), all.end(),
@@ -45,9 +39,26 @@ void Popularity::update(Table& table, ItemId item, double value) {
     all.resize(keep);
     table.counts = std::unordered_map<ItemId, double>(all.begin(), all.end());
   }
-  if (++table.updates_since_refresh >= options_.refresh_every ||
-      table.top.size() < options_.top_cached) {
-    refresh(table);
+  // Counts only grow (decay inflates new weights instead of shrinking old ones), so the top list
+  // stays exact when each updated item is moved up or let in past the weakest entry.
+  std::vector<ScoredItem>& top = table.top;
+  auto it = std::find_if(top.begin(), top.end(),
+                         [item](const ScoredItem& entry) { return entry.first == item; });
+  if (it == top.end()) {
+    if (top.size() < top_cached_) {
+      top.emplace_back(item, count);
+    } else if (better({item, count}, top.back())) {
+      top.back() = {item, count};
+    } else {
+      return;
+    }
+    it = top.end() - 1;
+  } else {
+    it->second = count;
+  }
+  while (it != top.begin() && better(*it, *(it - 1))) {
+    std::iter_swap(it, it - 1);
+    --it;
   }
 }
 

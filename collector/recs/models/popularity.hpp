@@ -3,8 +3,8 @@
 // and offline agents.
 //
 // Each table holds at most max_items_per_key counters (when full the weaker half is pruned,
-// amortized O(1) per update) and keeps its best top_cached items ready, refreshed every
-// refresh_every updates of that table (so a request never sorts a whole table). At most max_keys
+// amortized O(1) per update) and keeps its best top_cached items ready, maintained exactly on
+// every update (so a request never sorts a whole table). At most max_keys
 // store and category tables exist; interactions for further keys still count overall.
 //
 // A request blends, each normalized to a maximum of 1: the store's table (the overall one when the
@@ -43,17 +43,16 @@ class Popularity final : public CandidateSource {
   struct Table {
     std::unordered_map<ItemId, double> counts;
     std::vector<ScoredItem> top;  // best first, at most top_cached
-    std::size_t updates_since_refresh = 0;
   };
 
   void update(Table& table, ItemId item, double value);
-  void refresh(Table& table) const;
   Table* keyed_table(std::unordered_map<std::string, Table>& tables, const std::string& key);
   void rebase(UnixMillis at);
   static void blend(const Table& table, double weight, std::unordered_map<ItemId, double>& scores);
 
   const std::string name_;
   const PopularityOptions options_;
+  const std::size_t top_cached_;
 
   mutable std::shared_mutex mutex_;
   ItemIds ids_;
