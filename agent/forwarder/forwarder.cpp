@@ -263,6 +263,9 @@ bool Forwarder::load_unacked() {
 bool Forwarder::send(InFlight& batch, steady_clock::time_point now) {
   batch.header.attempt = batch.attempts + 1;
   batch.header.sent_at = clock_->now_unix_ms();
+  std::uint64_t in_batches = 0;
+  for (const auto& [seq, flight] : in_flight_) in_batches += flight.header.count;
+  batch.header.backlog = outbox_.pending().rows + in_batches;
   const std::string payload = wire::assemble_payload(batch.header, batch.body);
   if (auto status = uplink_.publish_batch(payload); !status) {
     publish_failures_.inc();

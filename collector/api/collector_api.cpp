@@ -186,6 +186,7 @@ void register_collector_api(http::HttpServer& server, CollectorApiContext contex
                         {"last_seen", a.last_seen ? format_rfc3339_ms(a.last_seen) : ""},
                         {"clock_skew_ms", a.clock_skew_ms},
                         {"lag_ms", a.lag_ms},
+                        {"backlog", a.backlog},
                         {"batches", a.batches},
                         {"events", a.events},
                         {"contiguous_batch_seq", a.contiguous_batch_seq},

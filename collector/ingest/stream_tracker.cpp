@@ -65,6 +65,10 @@ void StreamTracker::register_gauges(const std::string& key, const AgentState& st
   metrics_.gauge_callback("aisle_collector_agent_lag_seconds",
                           "How far behind real time the agent's last batch was", labels,
                           read([](const AgentState& s) { return s.lag_ms / 1000.0; }));
+  metrics_.gauge_callback(
+      "aisle_collector_agent_backlog_records",
+      "Records waiting in the agent's outbox, as its last committed batch reported", labels,
+      read([](const AgentState& s) { return static_cast<double>(s.backlog); }));
 }
 
 std::uint64_t StreamTracker::observe(const wire::BatchHeader& header, UnixMillis arrived_at,
@@ -121,6 +125,8 @@ std::uint64_t StreamTracker::observe(const wire::BatchHeader& header, UnixMillis
     state.contiguous_batch_seq = stream.contiguous;
     state.max_batch_seq = stream.max_seen;
     state.gaps += new_gaps;
+    // What was still waiting in the agent's outbox once this batch is committed.
+    state.backlog = header.backlog > header.count ? header.backlog - header.count : 0;
     // Skew: the smallest (arrival - send) over recent batches bounds the clock
     // offset from above, with the network delay as error (as NTP's minimum
     // filter does).

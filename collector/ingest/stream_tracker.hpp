@@ -34,6 +34,7 @@ struct AgentState {
   std::uint64_t contiguous_batch_seq = 0;
   std::uint64_t max_batch_seq = 0;
   std::uint64_t gaps = 0;
+  std::uint64_t backlog = 0;  // agent outbox records left after its last committed batch
 };
 
 class StreamTracker {

@@ -61,6 +61,9 @@ Result<BatchHeader> header_from_json(const json& j) {
                   read_u64(j, "raw_bytes", h.raw_bytes, error) &&
                   read_u64(j, "window", window, error);
   if (!ok) return header_error(error);
+  if (j.contains("backlog") && !read_u64(j, "backlog", h.backlog, error)) {
+    return header_error(error);
+  }
   if (version != kBatchVersion) {
     return header_error("unsupported batch version " + std::to_string(version));
   }
@@ -89,7 +92,7 @@ json header_to_json(const BatchHeader& h) {
               {"count", h.count},         {"dropped", h.dropped},
               {"created_at", h.created_at}, {"sent_at", h.sent_at},
               {"attempt", h.attempt},     {"raw_bytes", h.raw_bytes},
-              {"window", h.window}};
+              {"window", h.window},       {"backlog", h.backlog}};
 }
 
 Result<CompressedBody> compress_body(const std::vector<BatchRecord>& records,

@@ -42,6 +42,9 @@ struct BatchHeader {
   std::uint32_t attempt = 1;  // 1 for the first transmission
   std::uint64_t raw_bytes = 0;  // body size before compression
   std::uint32_t window = 1;     // the agent's in-flight window (collector's gap detection)
+  // Records in the agent's outbox when this transmission was sent, this batch's included
+  // (dashboards, backlog alerts). Optional on the wire: 0 when an older agent omits it.
+  std::uint64_t backlog = 0;
 };
 
 struct BatchRecord {

@@ -78,4 +78,22 @@ TEST_CASE("progress loaded at start continues the sequence without false gaps",
   CHECK(tracker.agents().at(0).stream_id == "s2");
 }
 
+TEST_CASE("the agent's backlog is what its last committed batch left in the outbox",
+          "[collector][streams]") {
+  metrics::Registry registry;
+  StreamTracker tracker(registry);
+  wire::BatchHeader h = batch(1);
+  h.count = 500;
+  h.backlog = 1700;  // this batch's 500 included
+  tracker.observe(h, 2000, 2000, 0, 500);
+  CHECK(tracker.agents().at(0).backlog == 1200);
+  CHECK(registry.value("aisle_collector_agent_backlog_records",
+                       {{"store_id", "store-1"}, {"agent_id", "agent-1"}}) == 1200);
+  h = batch(2);
+  h.count = 500;
+  h.backlog = 0;  // an agent that does not report it
+  tracker.observe(h, 3000, 3000, 0, 500);
+  CHECK(tracker.agents().at(0).backlog == 0);
+}
+
 }  // namespace aisle::collector

@@ -66,6 +66,28 @@ TEST_CASE("a retransmission rebuilds only the header", "[common][wire]") {
   CHECK(batch->records.size() == 3);
 }
 
+TEST_CASE("the agent's backlog travels in the header and is optional", "[common][wire]") {
+  auto body = compress_body({{100, 'e', "{}"}, {101, 'e', "{}"}, {102, 'e', "{}"}});
+  REQUIRE(body);
+  BatchHeader h = sample_header();
+  h.backlog = 5120;
+  std::string payload = assemble_payload(h, *body);
+  auto batch = decode_batch(payload);
+  REQUIRE(batch);
+  CHECK(batch->header.backlog == 5120);
+  // An agent from before the field: the header has no "backlog" member.
+  const std::string member = R"(,"backlog":5120)";
+  const auto at = payload.find(member);
+  REQUIRE(at != std::string::npos);
+  payload.erase(at, member.size());
+  auto old = decode_batch(payload);
+  REQUIRE(old);
+  CHECK(old->header.backlog == 0);
+  std::string negative = assemble_payload(h, *body);
+  negative.replace(negative.find("5120"), 4, "-1");
+  CHECK_THAT(decode_batch(negative).error().message, Catch::Contains("'backlog'"));
+}
+
 TEST_CASE("broken batches are refused with a reason", "[common][wire]") {
   auto payload = encode_batch(sample_header(), {{100, 'e', "{}"}, {101, 'e', "{}"}, {103, 'e', "{}"}});
   REQUIRE(payload);
