@@ -125,6 +125,14 @@ class EventStore {
   virtual Result<std::vector<StoredEvent>> list_events(const EventQuery& q) = 0;
   virtual Result<std::optional<StoredEvent>> get_event(const std::string& event_id) = 0;
   virtual Result<std::uint64_t> count_events() = 0;
+  // Events in commit order (row order) after the cursor `after_row` (0 = from the start) that
+  // were ingested at or after `ingested_since`, at most `limit`; `next_row` receives the cursor
+  // of the next page (unchanged when the page is empty). Replays (segment backfills) page
+  // through the store with it.
+  virtual Result<std::vector<StoredEvent>> scan_events(std::int64_t after_row,
+                                                       UnixMillis ingested_since,
+                                                       std::size_t limit,
+                                                       std::int64_t& next_row) = 0;
   // Deletes the stored events with these ids (erasure) in one transaction; ids not stored (and
   // strings that are not UUIDs, which cannot be) are skipped. Returns how many were deleted.
   virtual Result<std::uint64_t> delete_events(const std::vector<std::string>& event_ids) = 0;

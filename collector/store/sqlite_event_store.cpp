@@ -629,6 +629,34 @@ Result<std::vector<StoredEvent>> SqliteEventStore::list_events(const EventQuery&
   return out;
 }
 
+Result<std::vector<StoredEvent>> SqliteEventStore::scan_events(std::int64_t after_row,
+                                                                UnixMillis ingested_since,
+                                                                std::size_t limit,
+                                                                std::int64_t& next_row) {
+  // The row id is appended to the usual columns (index 10) for the cursor; the primary key walk
+  // keeps commit order without a sort.
+  static const std::string sql =
+      std::string(kEventColumns).replace(std::string(kEventColumns).find(" FROM"), 0,
+                                         ", row_id") +
+      " WHERE row_id > ?1 AND ingested_at >= ?2 ORDER BY row_id LIMIT ?3";
+  std::vector<StoredEvent> out;
+  auto lease = readers_.acquire();
+  auto stmt = lease.db().cached(sql);
+  if (!stmt) return stmt.error();
+  ResetGuard guard(**stmt);
+  (*stmt)->bind_int64(1, after_row);
+  (*stmt)->bind_int64(2, ingested_since);
+  (*stmt)->bind_int64(3, static_cast<std::int64_t>(std::min(limit, kMaxQueryLimit)));
+  for (;;) {
+    auto row = (*stmt)->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read_event(**stmt));
+    next_row = (*stmt)->column_int64(10);
+  }
+  return out;
+}
+
 Result<std::optional<StoredEvent>> SqliteEventStore::get_event(const std::string& event_id) {
   const auto id = Uuid::parse(event_id);
   if (!id) return std::optional<StoredEvent>();

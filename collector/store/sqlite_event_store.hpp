@@ -77,6 +77,8 @@ class SqliteEventStore final : public EventStore {
   // Newest first: by ingested_at descending, then by commit order descending. `limit` is capped
   // at kMaxQueryLimit. Filtering by type alone scans (there is no index on type).
   Result<std::vector<StoredEvent>> list_events(const EventQuery& q) override;
+  Result<std::vector<StoredEvent>> scan_events(std::int64_t after_row, UnixMillis ingested_since,
+                                               std::size_t limit, std::int64_t& next_row) override;
   // Nullopt when absent, also for a malformed event id (no such event can exist).
   Result<std::optional<StoredEvent>> get_event(const std::string& event_id) override;
   // O(1): a row count maintained by commit().
