@@ -7,6 +7,7 @@
 #include "agent/http/agent_api.hpp"
 #include "agent/privacy/privacy_config.hpp"
 #include "agent/recs/recs_api.hpp"
+#include "agent/segments/segment_routes.hpp"
 #include "common/log.hpp"
 
 namespace aisle::agent {
@@ -189,6 +190,13 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   agent->erasure_listener_ = std::make_unique<ErasureListener>(*agent->erasure_, *agent->uplink_,
                                                                address, agent->metrics_);
   agent->erasure_listener_->attach();
+  auto segment_options = parse_segment_listener_options(c.segments);
+  if (!segment_options) {
+    return make_error(segment_options.error().code, "segments: " + segment_options.error().message);
+  }
+  agent->segments_ = std::make_unique<SegmentListener>(
+      *agent->uplink_, address, *segment_options, agent->metrics_, agent->clock_);
+  agent->segments_->attach();
   if (auto status = agent->build_recs(address); !status) return status.error();
   agent->forwarder_ = std::make_unique<Forwarder>(*agent->outbox_, *agent->uplink_, c.forwarder,
                                                   address, agent->clock_, agent->metrics_);
@@ -216,6 +224,7 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
   };
   api.consent = [self] { return self->consent_sync_->status(); };
   register_agent_api(*agent->http_, std::move(api));
+  register_segment_routes(*agent->http_, *agent->segments_);
   if (agent->recs_) {
     recs::register_recs_routes(*agent->http_, *agent->recs_, c.store_id, agent->metrics_);
   }
@@ -290,6 +299,8 @@ void Agent::stop() {
   kLog.info("stopping", {{"grace_ms", config_.shutdown_grace.count()}});
   // Adapters first, while ingest and the outbox are open: every frame taken is committed.
   for (const auto& runner : adapters_) runner->stop();
+  // Long polls of kiosks waiting for segment changes end now, or the server would wait for them.
+  if (segments_) segments_->stop();
   // Stop answering first so no request is half-accepted, then drain the forwarder.
   if (http_) http_->stop();
   if (recs_) recs_->stop();

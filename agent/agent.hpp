@@ -18,6 +18,7 @@
 #include "agent/privacy/erasure_listener.hpp"
 #include "agent/privacy/privacy_filter.hpp"
 #include "agent/recs/recs_service.hpp"
+#include "agent/segments/segment_listener.hpp"
 #include "common/event_validator.hpp"
 #include "common/http/http_server.hpp"
 #include "common/metrics.hpp"
@@ -82,6 +83,7 @@ class Agent {
   std::unique_ptr<privacy::ConsentCache> consent_cache_;
   // Declared before ingest_, uplink_ and http_, whose callbacks reach it: destroyed after them.
   std::unique_ptr<recs::RecsService> recs_;
+  std::unique_ptr<SegmentListener> segments_;
   std::unique_ptr<privacy::PrivacyFilter> privacy_;
   std::unique_ptr<IngestService> ingest_;
   // Declared before uplink_: destroyed after it, so no MQTT callback outlives its target.

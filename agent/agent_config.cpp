@@ -4,6 +4,8 @@
 #include <sstream>
 
 #include "agent/privacy/privacy_config.hpp"
+#include "agent/recs/recs_options.hpp"
+#include "agent/segments/segment_listener.hpp"
 #include "common/config.hpp"
 #include "common/schema/registry.hpp"
 
@@ -61,6 +63,7 @@ Result<AgentConfig> from_json(const json& j, std::string_view origin) {
     }
   }
   c.http.threads = http_json.value("threads", 32);
+  c.http.max_streams = http_json.value("max_streams", c.http.max_streams);
   c.http.max_body_bytes = size_at(http_json, "max_body_bytes", 16 * 1024 * 1024);
   c.http.read_timeout = duration_at(http_json, "read_timeout", std::chrono::seconds(5));
   c.http.write_timeout = duration_at(http_json, "write_timeout", std::chrono::seconds(5));
@@ -148,6 +151,16 @@ Result<AgentConfig> from_json(const json& j, std::string_view origin) {
 
   if (j.contains("recommendations")) c.recommendations = j.at("recommendations");
   if (j.contains("segments")) c.segments = j.at("segments");
+  // Checked here too (the components parse them again when built), so --check-config and a
+  // start fail alike on a bad key, naming it.
+  if (auto recs = recs::parse_recs_options(c.recommendations); !recs) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string(origin) + ": recommendations: " + recs.error().message);
+  }
+  if (auto segments = parse_segment_listener_options(c.segments); !segments) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string(origin) + ": segments: " + segments.error().message);
+  }
 
   c.shutdown_grace = duration_at(j, "shutdown_grace", c.shutdown_grace);
   c.watchdog = j.value("watchdog", true);

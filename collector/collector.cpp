@@ -1,6 +1,10 @@
 #include "collector/collector.hpp"
 
 #include "collector/api/collector_api.hpp"
+#include "collector/api/dashboard_api.hpp"
+#include "collector/api/recs_api.hpp"
+#include "collector/recs_stack.hpp"
+#include "collector/segment_stack.hpp"
 #include "collector/api/privacy_api.hpp"
 #include "collector/api/profile_api.hpp"
 #include "common/log.hpp"
@@ -75,6 +79,75 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
   c->privacy_ = std::move(*privacy);
   PrivacyStack* privacy_stack = c->privacy_.get();
   c->pipeline_->set_commit_hooks(&privacy_stack->hooks());
+  if (cfg.segments.value("enabled", true)) {
+    SegmentStackDeps deps{cfg.tenant,
+                          cfg.data_dir,
+                          *c->store_,
+                          privacy_stack->profiles(),
+                          [client](const std::string& topic, const std::string& payload, int) {
+                            return client->publish(topic, payload);
+                          },
+                          [privacy_stack](const std::string& actor, const std::string& action,
+                                          const std::string& target, const nlohmann::json& details) {
+                            privacy_stack->audit_record(actor, action, target, details);
+                          },
+                          cfg.custom_identity_types,
+                          c->clock_,
+                          c->metrics_};
+    auto segments = SegmentStack::open(cfg.segments, std::move(deps));
+    if (!segments) return segments.error();
+    c->segments_ = std::move(*segments);
+    privacy_stack->add_listener(c->segments_.get());
+  }
+  if (cfg.recs.value("enabled", true)) {
+    RecsStackDeps deps{cfg.tenant,
+                       cfg.data_dir,
+                       privacy_stack->profiles(),
+                       [tracker = c->tracker_.get(), tenant = cfg.tenant] {
+                         std::vector<wire::AgentAddress> agents;
+                         for (const auto& a : tracker->agents()) {
+                           agents.push_back({tenant, a.store_id, a.agent_id});
+                         }
+                         return agents;
+                       },
+                       [client](const std::string& topic, const std::string& payload) {
+                         return client->publish(topic, payload);
+                       },
+                       [privacy_stack](const std::string& actor, const std::string& action,
+                                       const std::string& target, const nlohmann::json& details) {
+                         privacy_stack->audit_record(actor, action, target, details);
+                       },
+                       c->clock_,
+                       c->metrics_};
+    auto recs = RecsStack::open(cfg.recs, std::move(deps));
+    if (!recs) return recs.error();
+    c->recs_ = std::move(*recs);
+    privacy_stack->add_listener(c->recs_.get());
+  }
+  if (cfg.dashboard.enabled) {
+    DashboardSources sources;
+    sources.agents = [tracker = c->tracker_.get()] { return tracker->agents(); };
+    sources.recent_erasures = [privacy_stack](std::size_t limit) {
+      nlohmann::json list = nlohmann::json::array();
+      if (auto recent = privacy_stack->erasures().recent(limit)) {
+        for (const auto& e : *recent) list.push_back(erasure_json(e));
+      }
+      return list;
+    };
+    if (c->segments_) {
+      sources.segment_sizes = [segments = c->segments_.get()] { return segments->sizes(); };
+    }
+    if (c->recs_) {
+      sources.recommendation_stats = [recs = c->recs_.get()] {
+        return recommendation_stats_json(recs->service())["placements"];
+      };
+    }
+    c->dashboard_ = std::make_unique<DashboardStats>(
+        DashboardOptions{cfg.dashboard.step, cfg.dashboard.steps, cfg.dashboard.max_series,
+                         DashboardOptions{}.max_segments, DashboardOptions{}.recent_erasures},
+        std::move(sources), c->clock_, c->metrics_);
+    privacy_stack->add_listener(c->dashboard_.get());
+  }
   c->mqtt_->on_message([pipeline, privacy_stack](mqtt::Message&& message) {
     // Uplinks (consent sync requests, erasure receipts) are small and rare; batches go to the
     // pipeline.
@@ -98,13 +171,22 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
   c->http_ingest_->set_consent_version_source(
       [privacy_stack] { return privacy_stack->profiles().consent_version(); });
   c->keys_ = std::make_unique<ApiKeys>(cfg.write_keys, cfg.admin_keys);
-  c->http_ = std::make_unique<http::HttpServer>(cfg.http, c->metrics_, "collector");
+  http::ServerOptions http_options = cfg.http;
+  // A catalog upload is one request body.
+  if (c->recs_) {
+    http_options.max_body_bytes = std::max(http_options.max_body_bytes, c->recs_->max_upload_bytes());
+  }
+  c->http_ = std::make_unique<http::HttpServer>(http_options, c->metrics_, "collector");
   CollectorApiContext api{*c->http_ingest_, *c->store_, *c->tracker_, *c->keys_, c->metrics_,
                           http::IngestEndpointLimits{cfg.max_events_per_request}};
   api.mqtt_connected = [client] { return client->connected(); };
   api.queued_batches = [pipeline] { return pipeline->queued(); };
   register_collector_api(*c->http_, std::move(api));
   register_privacy_api(*c->http_, PrivacyApiContext{privacy_stack->erasures(), *c->keys_});
+  if (c->dashboard_) {
+    register_dashboard_api(*c->http_,
+                           DashboardApiContext{*c->dashboard_, *c->keys_, cfg.dashboard.public_data});
+  }
   ProfileApiContext profile_api{privacy_stack->profiles(), *c->store_, *c->keys_, c->metrics_};
   profile_api.on_consent_change = [privacy_stack](const profiles::ConsentChange& change) {
     privacy_stack->publish_consent_change(change, "api");
@@ -115,7 +197,14 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
   };
   profile_api.clock = c->clock_;
   profile_api.custom_identity_types = cfg.custom_identity_types;
+  if (c->segments_) {
+    profile_api.segments_of = [segments = c->segments_.get()](const std::string& profile_id) {
+      return segments->segments_of(profile_id);
+    };
+  }
   register_profile_api(*c->http_, std::move(profile_api));
+  if (c->segments_) c->segments_->register_routes(*c->http_, *c->keys_);
+  if (c->recs_) c->recs_->register_routes(*c->http_, *c->keys_);
   c->metrics_.gauge_callback("aisle_collector_mqtt_connected", "1 when connected to the broker",
                              {}, [client] { return client->connected() ? 1.0 : 0.0; });
   c->metrics_.gauge("aisle_collector_info", "Build of this collector",
@@ -165,6 +254,8 @@ void Collector::connection_loop() {
 }
 
 Status Collector::start() {
+  if (segments_) segments_->start();
+  if (recs_) recs_->start();
   privacy_->start();
   pipeline_->start();
   connection_thread_ = std::thread([this] { connection_loop(); });
@@ -192,6 +283,9 @@ void Collector::stop() {
   // Drain what already arrived (commit + ack) before the connection closes.
   if (pipeline_) pipeline_->stop(config_.shutdown_grace);
   if (privacy_) privacy_->stop();
+  // After the feed stopped: entries and exits it decided are delivered before the link closes.
+  if (segments_) segments_->stop();
+  if (recs_) recs_->stop();
   if (mqtt_) mqtt_->disconnect();
   kLog.info("stopped");
 }

@@ -11,6 +11,9 @@
 
 #include "collector/api/api_keys.hpp"
 #include "collector/collector_config.hpp"
+#include "collector/dashboard/dashboard_stats.hpp"
+#include "collector/recs_stack.hpp"
+#include "collector/segment_stack.hpp"
 #include "collector/ingest/batch_pipeline.hpp"
 #include "collector/ingest/batch_processor.hpp"
 #include "collector/ingest/http_ingest.hpp"
@@ -60,6 +63,10 @@ class Collector {
   std::unique_ptr<BatchProcessor> processor_;
   std::unique_ptr<BatchPipeline> pipeline_;
   std::unique_ptr<HttpIngest> http_ingest_;
+  // Listeners of the privacy stack's feed: declared before it, so they outlive its thread.
+  std::unique_ptr<DashboardStats> dashboard_;
+  std::unique_ptr<SegmentStack> segments_;
+  std::unique_ptr<RecsStack> recs_;
   std::unique_ptr<PrivacyStack> privacy_;
   std::unique_ptr<ApiKeys> keys_;
   std::unique_ptr<mqtt::MqttClient> mqtt_;

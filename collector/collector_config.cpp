@@ -51,6 +51,7 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
     }
   }
   c.http.threads = http_json.value("threads", 32);
+  c.http.max_streams = http_json.value("max_streams", c.http.max_streams);
   c.http.max_body_bytes = size_at(http_json, "max_body_bytes", 16 * 1024 * 1024);
   c.http.read_timeout = duration_at(http_json, "read_timeout", std::chrono::seconds(5));
   c.http.write_timeout = duration_at(http_json, "write_timeout", std::chrono::seconds(5));
@@ -127,6 +128,7 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   c.watchdog = j.value("watchdog", true);
 
   const std::string data_dir = std::filesystem::path(c.store.path).parent_path().string();
+  c.data_dir = data_dir.empty() ? "." : data_dir;
   auto beside_store = [&](const char* name) {
     return data_dir.empty() ? std::string(name) : data_dir + "/" + name;
   };
@@ -178,6 +180,16 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   c.privacy.ipv6_prefix = privacy_json.value("ipv6_prefix", c.privacy.ipv6_prefix);
 
   c.audit_path = j.value("audit", empty).value("path", beside_store("audit.log"));
+
+  if (j.contains("segments")) c.segments = j.at("segments");
+  if (j.contains("recs")) c.recs = j.at("recs");
+
+  const json& dashboard_json = j.contains("dashboard") ? j.at("dashboard") : empty;
+  c.dashboard.enabled = dashboard_json.value("enabled", c.dashboard.enabled);
+  c.dashboard.public_data = dashboard_json.value("public", c.dashboard.public_data);
+  c.dashboard.step = duration_at(dashboard_json, "step", c.dashboard.step);
+  c.dashboard.steps = dashboard_json.value("steps", c.dashboard.steps);
+  c.dashboard.max_series = dashboard_json.value("max_series", c.dashboard.max_series);
   return c;
 }
 

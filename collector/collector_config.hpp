@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "collector/privacy/privacy_hooks.hpp"
 #include "collector/profiles/identity_rules.hpp"
 #include "collector/store/retention_job.hpp"
@@ -88,6 +90,22 @@ struct CollectorConfig {
   } privacy;
 
   std::string audit_path;  // hash-chained audit log; default next to store.path
+
+  // The directory of store.path: where the other databases default to.
+  std::string data_dir;
+  // Sections parsed by their components (collector/segment_stack, collector/recs_stack), kept
+  // raw here so each component owns its defaults and error messages.
+  nlohmann::json segments = nlohmann::json::object();
+  nlohmann::json recs = nlohmann::json::object();
+
+  // The dashboard at /ui (docs/dashboard.md).
+  struct Dashboard {
+    bool enabled = true;
+    bool public_data = false;  // /v1/dashboard without an admin key (trusted networks only)
+    std::chrono::milliseconds step{10000};
+    std::size_t steps = 90;
+    std::size_t max_series = 256;
+  } dashboard;
 
   std::vector<std::string> schema_dirs() const;
 };

@@ -182,4 +182,17 @@ double Registry::value(const std::string& name, const Labels& labels) const {
   return 0;
 }
 
+std::vector<std::pair<std::string, double>> Registry::values(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, double>> out;
+  auto fam = families_.find(name);
+  if (fam == families_.end()) return out;
+  for (const auto& [labels, s] : fam->second.series) {
+    if (s.callback) out.emplace_back(labels, s.callback());
+    else if (s.counter) out.emplace_back(labels, s.counter->value());
+    else if (s.gauge) out.emplace_back(labels, s.gauge->value());
+  }
+  return out;
+}
+
 }  // namespace aisle::metrics

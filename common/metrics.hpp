@@ -75,6 +75,9 @@ class Registry {
   std::string render() const;
   // Reads a counter or gauge value by name and labels (tests, status endpoints); 0 if absent.
   double value(const std::string& name, const Labels& labels = {}) const;
+  // Every series of a counter or gauge family: its rendered label set ({reason="schema"}) and
+  // value (dashboards). Empty when the family is unknown; histograms are left out.
+  std::vector<std::pair<std::string, double>> values(const std::string& name) const;
 
  private:
   enum class Kind { kCounter, kGauge, kHistogram };

@@ -173,7 +173,10 @@ void register_profile_api(http::HttpServer& server, ProfileApiContext context) {
     auto view = s->ctx.profiles.get(profile_id);
     if (!view) return error_answer(view.error());
     if (!*view) return http::Response::error(404, "no profile " + profile_id);
-    return http::Response::json(200, dump(view_json(**view)));
+    json body = view_json(**view);
+    // Segments the profile is in, with entered_at (the segment engine's view, when configured).
+    body["segments"] = s->ctx.segments_of ? s->ctx.segments_of((*view)->profile_id) : json::array();
+    return http::Response::json(200, dump(body));
   };
 
   server.get(std::string("/v1/profiles/") + kIdPattern, "/v1/profiles/{id}",

@@ -40,6 +40,9 @@ struct ProfileApiContext {
   ClockPtr clock = SystemClock::instance();  // decided_at of API consent decisions
   // Identity types besides the standard ones, to decode stored events for unmerge.
   std::set<std::string, std::less<>> custom_identity_types = {};
+  // The profile's segments with entered_at ([{"segment_id","version","entered_at"}]); empty
+  // function: no segments configured.
+  std::function<nlohmann::json(const std::string& profile_id)> segments_of = {};
   std::size_t max_page_events = 500;       // upper bound of /events?limit=
   std::size_t max_export_events = 100000;  // an export of a larger profile is refused (422)
 };
