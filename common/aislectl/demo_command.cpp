@@ -145,7 +145,7 @@ std::string segments_line(const HttpTarget& collector, const std::string& admin_
   if (list.empty()) line += " none defined";
   for (const auto& segment : list) {
     if (!segment.is_object()) continue;
-    line += " " + segment.value("id", segment.value("name", std::string("?"))) + "=";
+    line += " " + segment.value("segment_id", segment.value("name", std::string("?"))) + "=";
     for (const char* key : {"size", "members", "member_count"}) {
       if (segment.contains(key) && segment[key].is_number()) {
         line += std::to_string(segment[key].get<long long>());

@@ -114,8 +114,43 @@ Result<Ports> pick_ports(int stores, bool devices) {
   return ports;
 }
 
+// Every agent asks the collector for recommendations with a write key bound to its store.
+std::string recs_key_file(const DevEnv& env, const std::string& agent_id) {
+  return env.dir + "/pki/" + agent_id + ".recs-key";
+}
+
+// A few segments over what a store day produces, loaded by the collector at start
+// (segments.definitions_dir; docs/segments.md has many more).
+const std::vector<std::pair<std::string, std::string>>& demo_segments() {
+  static const std::vector<std::pair<std::string, std::string>> segments = {
+      {"browsing_now",
+       R"json({"name": "Browsing now: 3 or more product views in 30 minutes",
+  "condition": {"count": {"event": "product_view", "window": "30m", "op": ">=", "value": 3}}})json"},
+      {"in_store_today",
+       R"json({"name": "In a store today (a kiosk visit or a POS sale)",
+  "condition": {"any": [
+    {"count": {"event": "kiosk_interaction", "window": "24h", "op": ">=", "value": 1}},
+    {"count": {"event": "purchase", "window": "24h", "op": ">=", "value": 1,
+               "where": [{"property": "transaction_type", "op": "==", "value": "sale"}]}}]}})json"},
+      {"big_spenders",
+       R"json({"name": "Spent over 100 in the last 7 days",
+  "condition": {"sum": {"event": "purchase", "property": "total", "window": "7d", "op": ">", "value": 100}}})json"},
+      {"likely_to_buy",
+       R"json({"name": "Likely to buy in this session (learned propensity)",
+  "condition": {"score": {"model": "purchase_propensity", "op": ">", "value": 0.7}}})json"},
+  };
+  return segments;
+}
+
 nlohmann::json collector_config(const DevEnv& env, const pki::IssuedCert& cert, int http_port,
-                                const std::string& share_group) {
+                                const std::string& share_group,
+                                const std::vector<std::pair<std::string, std::string>>& recs_keys) {
+  nlohmann::json write_keys = {{{"source", "web"}, {"sha256", crypto::sha256_hex(env.write_key)}}};
+  for (const auto& [store_id, key] : recs_keys) {
+    write_keys.push_back({{"source", "recs-" + store_id},
+                          {"sha256", crypto::sha256_hex(key)},
+                          {"store_id", store_id}});
+  }
   return {
       {"tenant", env.tenant},
       {"collector_id", kCollectorName},
@@ -128,9 +163,10 @@ nlohmann::json collector_config(const DevEnv& env, const pki::IssuedCert& cert, 
         {"cert_file", cert.cert_path},
         {"key_file", cert.key_path},
         {"share_group", share_group}}},
-      {"write_keys", {{{"source", "web"}, {"sha256", crypto::sha256_hex(env.write_key)}}}},
+      {"write_keys", write_keys},
       {"admin_keys",
        {{{"name", "devenv"}, {"sha256", crypto::sha256_hex(env.admin_key)}, {"scope", "admin"}}}},
+      {"segments", {{"definitions_dir", env.dir + "/segments"}}},
   };
 }
 
@@ -150,6 +186,10 @@ nlohmann::json agent_config(const DevEnv& env, const DevEnvAgent& agent,
         {"cert_file", cert.cert_path},
         {"key_file", cert.key_path}}},
   };
+  // Kiosks ask this agent; it asks the collector (and serves from its cache and the store
+  // snapshot when the collector does not answer).
+  config["recommendations"] = {{"collector_url", env.collector_http},
+                               {"api_key_file", recs_key_file(env, agent.agent_id)}};
   if (catalog && agent.devices) {
     config["adapters"] =
         sim::agent_adapters_config(*catalog, *agent.devices, env.loyalty_key, env.device_speed);
@@ -331,12 +371,28 @@ Result<DevEnv> devenv_init(const std::string& dir_arg, const DevEnvInitOptions& 
   auto collector_cert = issue_cert(pki_dir, collector);
   if (!collector_cert) return collector_cert.error();
   const std::string share_group = "aisle-collectors-" + crypto::random_hex(8);
-  if (auto s =
-          write_json(env.collector_config,
-                     collector_config(env, *collector_cert, ports->collector_http, share_group),
-                     /*secret=*/true);
+  std::vector<std::pair<std::string, std::string>> recs_keys;
+  for (const auto& address : acl.agents) {
+    const std::string key = crypto::random_hex(32);
+    recs_keys.emplace_back(address.store_id, key);
+    if (auto s = write_text(recs_key_file(env, address.agent_id), key + "\n",
+                            fs::perms::owner_read | fs::perms::owner_write);
+        !s) {
+      return s.error();
+    }
+  }
+  if (auto s = write_json(env.collector_config,
+                          collector_config(env, *collector_cert, ports->collector_http,
+                                           share_group, recs_keys),
+                          /*secret=*/true);
       !s) {
     return s.error();
+  }
+  for (const auto& [id, definition] : demo_segments()) {
+    if (auto s = write_text(env.dir + "/segments/" + id + ".json", definition + "\n", text_perms);
+        !s) {
+      return s.error();
+    }
   }
 
   // Agents: agent-<i> in store-<i>.

@@ -109,7 +109,7 @@ std::string product_view(const std::string& sku) {
 
 TEST_CASE(
     "kiosks are answered live, then from the cache and the store-local model while the "
-    "collector is stalled or down, and live again when it is back; no request fails",
+    "collector is stalled or down, and live again when it is back, with no request failing",
     "[integration][recs]") {
   test::TempDir dir("aisle-agent-recs-it");
   const std::string pki_dir = dir.file("pki");

@@ -1,7 +1,8 @@
 // `make demo` stays true: the quick-start command runs end to end (broker, collector, two agents
 // with five device adapters each, the store simulator's devices, kiosks and web shop) and reports
 // every accepted event stored exactly once, events at the collector from every source, and
-// identity resolution merging the profiles of people seen on several channels.
+// identity resolution merging the profiles of people seen on several channels, segments with
+// members and kiosks served recommendations by their agent.
 #include <catch2/catch.hpp>
 
 #include <regex>
@@ -39,6 +40,26 @@ TEST_CASE("aislectl demo runs the whole store end to end and exits 0", "[integra
   std::smatch merge_match;
   REQUIRE(std::regex_search(demo.output, merge_match, merges));
   CHECK(std::stod(merge_match[1]) >= 1);
+  // The collector's segments (the demo defines a few) have members.
+  const std::regex segment_size(" ([a-z_]+)=([0-9]+)");
+  const auto segments_at = demo.output.rfind("   segments:");
+  REQUIRE(segments_at != std::string::npos);
+  const std::string segments =
+      demo.output.substr(segments_at, demo.output.find('\n', segments_at) - segments_at);
+  INFO(segments);
+  long long largest = 0;
+  for (auto it = std::sregex_iterator(segments.begin(), segments.end(), segment_size);
+       it != std::sregex_iterator(); ++it) {
+    largest = std::max(largest, std::stoll((*it)[2]));
+  }
+  CHECK(largest > 0);
+  // Kiosks got recommendations from their agent.
+  const std::regex served("kiosk recommendations: served ([0-9]+), 404 ([0-9]+), failed ([0-9]+)");
+  std::smatch served_match;
+  REQUIRE(std::regex_search(demo.output, served_match, served));
+  CHECK(std::stoll(served_match[1]) > 0);
+  CHECK(std::stoll(served_match[2]) == 0);
+  CHECK(std::stoll(served_match[3]) == 0);
 }
 
 }  // namespace aisle::test
