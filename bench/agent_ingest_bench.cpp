@@ -23,6 +23,7 @@
 
 #include "agent/agent.hpp"
 #include "common/event_validator.hpp"
+#include "bench/offline_uplink.hpp"
 #include "common/log.hpp"
 #include "common/schema/registry.hpp"
 #include "common/uuid.hpp"
@@ -32,25 +33,7 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Accepts nothing: the forwarder stays disconnected, everything stays in the outbox.
-class OfflineUplink final : public aisle::agent::Uplink {
- public:
-  aisle::Status connect() override {
-    return aisle::make_error(aisle::ErrorCode::kUnavailable, "benchmark: no broker");
-  }
-  bool connected() const override { return false; }
-  aisle::Status publish_batch(const std::string&) override {
-    return aisle::make_error(aisle::ErrorCode::kUnavailable, "benchmark: no broker");
-  }
-  void disconnect() override {}
-  void on_ack(std::function<void(std::string)>) override {}
-  void on_connection_lost(std::function<void(std::string)>) override {}
-  void subscribe(const std::string&, MessageHandler) override {}
-  aisle::Status publish(const std::string&, const std::string&) override {
-    return aisle::make_error(aisle::ErrorCode::kUnavailable, "benchmark: no broker");
-  }
-  void on_connected(std::function<void()>) override {}
-};
+using aisle::bench::OfflineUplink;
 
 json purchase_template() {
   std::ifstream in(std::string(AISLE_SCHEMAS_SOURCE_DIR) + "/examples/purchase.json");

@@ -22,6 +22,7 @@
 
 #include "agent/agent.hpp"
 #include "common/crypto.hpp"
+#include "bench/offline_uplink.hpp"
 #include "common/log.hpp"
 #include "common/wire/rec_snapshot.hpp"
 
@@ -30,24 +31,7 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-class OfflineUplink final : public aisle::agent::Uplink {
- public:
-  aisle::Status connect() override {
-    return aisle::make_error(aisle::ErrorCode::kUnavailable, "benchmark: no broker");
-  }
-  bool connected() const override { return false; }
-  aisle::Status publish_batch(const std::string&) override {
-    return aisle::make_error(aisle::ErrorCode::kUnavailable, "benchmark: no broker");
-  }
-  void disconnect() override {}
-  void on_ack(std::function<void(std::string)>) override {}
-  void on_connection_lost(std::function<void(std::string)>) override {}
-  void subscribe(const std::string&, MessageHandler) override {}
-  aisle::Status publish(const std::string&, const std::string&) override {
-    return aisle::make_error(aisle::ErrorCode::kUnavailable, "benchmark: no broker");
-  }
-  void on_connected(std::function<void()>) override {}
-};
+using aisle::bench::OfflineUplink;
 
 constexpr int kItems = 20000;
 constexpr int kNeighbours = 20;
