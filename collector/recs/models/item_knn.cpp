@@ -44,15 +44,8 @@ void ItemKnn::add(ItemId row_id, ItemId neighbour, double value) {
 
 ItemKnn::OpenSession& ItemKnn::open_session(const std::string& key) {
   if (const auto it = by_key_.find(key); it != by_key_.end()) return sessions_[it->second.first];
-  std::uint32_t slot = 0;
-  if (sessions_.size() < options_.max_sessions) {
-    slot = static_cast<std::uint32_t>(sessions_.size());
-    sessions_.emplace_back();
-  } else {
-    slot = next_slot_;
-    next_slot_ = static_cast<std::uint32_t>((next_slot_ + 1) % options_.max_sessions);
-    by_key_.erase(sessions_[slot].key);
-  }
+  const auto [slot, reused] = claim_ring_slot(sessions_, options_.max_sessions, next_slot_);
+  if (reused) by_key_.erase(sessions_[slot].key);
   OpenSession& session = sessions_[slot];
   session.generation = next_generation_++;
   session.key = key;

@@ -1,8 +1,10 @@
-// Small pieces every model shares: its size figures and the final top-n selection.
+// Small pieces every model shares: its size figures, the bounded session ring and the final
+// top-n selection.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -48,6 +50,21 @@ inline std::vector<Candidate> top_candidates(std::vector<ScoredItem> scores, std
 inline std::optional<ItemId> excluded_item(const RecContext& context, const ItemIds& ids) {
   if (!context.exclude_current || context.context_item.empty()) return std::nullopt;
   return ids.find(context.context_item);
+}
+
+// The slot of a new entry in a ring of at most `capacity` entries: appended (default-constructed)
+// while there is room, then the oldest slot is reused in turn (`next` remembers which). Returns
+// the slot and whether it held an entry the caller must forget first.
+template <typename Entry>
+std::pair<std::uint32_t, bool> claim_ring_slot(std::vector<Entry>& ring, std::size_t capacity,
+                                               std::uint32_t& next) {
+  if (ring.size() < capacity) {
+    ring.emplace_back();
+    return {static_cast<std::uint32_t>(ring.size() - 1), false};
+  }
+  const std::uint32_t slot = next;
+  next = static_cast<std::uint32_t>((next + 1) % capacity);
+  return {slot, true};
 }
 
 }  // namespace aisle::collector::recs

@@ -47,15 +47,8 @@ void SessionKnn::evict(std::uint32_t slot) {
 
 SessionKnn::SessionRef SessionKnn::open_session(const Interaction& interaction) {
   if (const auto it = by_key_.find(interaction.session_key); it != by_key_.end()) return it->second;
-  std::uint32_t slot = 0;
-  if (sessions_.size() < options_.max_sessions) {
-    slot = static_cast<std::uint32_t>(sessions_.size());
-    sessions_.emplace_back();
-  } else {
-    slot = next_slot_;
-    next_slot_ = static_cast<std::uint32_t>((next_slot_ + 1) % options_.max_sessions);
-    evict(slot);
-  }
+  const auto [slot, reused] = claim_ring_slot(sessions_, options_.max_sessions, next_slot_);
+  if (reused) evict(slot);
   Session& session = sessions_[slot];
   session.generation = next_generation_++;
   if (next_generation_ == 0) next_generation_ = 1;  // 0 marks free slots
