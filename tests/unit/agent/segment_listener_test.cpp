@@ -108,7 +108,7 @@ TEST_CASE("repeated, late and unreadable downlink messages do not corrupt the st
   CHECK(f.metrics.value("aisle_agent_segment_messages_refused_total") == 2);
 }
 
-TEST_CASE("the ring and the profiles are bounded; an old cursor gets a reset", "[agent][segments]") {
+TEST_CASE("the ring and the profiles are bounded, and an old cursor gets a reset", "[agent][segments]") {
   SegmentListenerOptions options;
   options.ring_capacity = 3;
   options.max_profiles = 2;

@@ -129,7 +129,7 @@ TEST_CASE("a batch that claims another store than its topic is rejected whole",
   REQUIRE(out.header);  // named, so it can be answered "rejected"
 }
 
-TEST_CASE("undecodable payloads are quarantined whole; without a header nothing is acked",
+TEST_CASE("undecodable payloads are quarantined whole, and without a header nothing is acked",
           "[collector][ingest]") {
   EventValidator validator(registry(), batch_validator_options());
   BatchProcessor processor(validator, {});

@@ -65,7 +65,7 @@ ConsentFlags analytics(ConsentState state) {
 
 }  // namespace
 
-TEST_CASE("events of shoppers who denied analytics are dropped; consent records are kept",
+TEST_CASE("events of shoppers who denied analytics are dropped, and consent records are kept",
           "[collector][privacy]") {
   metrics::Registry metrics;
   Directory dir;

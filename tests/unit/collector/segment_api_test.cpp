@@ -85,7 +85,7 @@ TEST_CASE("segment API: put, get with versions and backfill progress, list",
   CHECK(f.audits == std::vector<std::string>{"ops segment.put browsers", "ops segment.put browsers"});
 }
 
-TEST_CASE("segment API: errors name the JSON path; ids and scopes are enforced",
+TEST_CASE("segment API: errors name the JSON path, and ids and scopes are enforced",
           "[collector][segments][api]") {
   SegmentApiFixture f;
   auto r = f.put("bad", R"({"condition":{"count":{"event":"page_view","window":"100d","op":">","value":1}}})");

@@ -247,7 +247,7 @@ TEST_CASE("an erased profile leaves its segments and is forgotten", "[collector]
   CHECK(h.engine().segments_of("p1").empty());
 }
 
-TEST_CASE("membership of other segments; cycles are refused naming the cycle",
+TEST_CASE("membership of other segments, and cycles are refused naming the cycle",
           "[collector][segments]") {
   EngineHarness h;
   h.put("buyers", json::parse(R"({"condition":{"count":{"event":"purchase","window":"30d","op":">","value":0}}})"));

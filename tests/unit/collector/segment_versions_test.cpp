@@ -14,7 +14,7 @@ json at_least(int n) {
            {{"count", {{"event", "a"}, {"window", "1h"}, {"op", ">="}, {"value", n}}}}}};
 }
 
-TEST_CASE("a new version serves after its backfill; differences are emitted as backfill",
+TEST_CASE("a new version serves after its backfill, and differences are emitted as backfill",
           "[collector][segments]") {
   EngineHarness h;
   REQUIRE(h.put("s", at_least(1)) == 1);
@@ -162,7 +162,7 @@ TEST_CASE("membership, versions and the active version survive a reopen",
   CHECK_FALSE(h.engine().is_member("s", "p1"));
 }
 
-TEST_CASE("a retired segment's members exit; a later PUT revives it", "[collector][segments]") {
+TEST_CASE("a retired segment's members exit, and a later PUT revives it", "[collector][segments]") {
   EngineHarness h;
   h.put("s", at_least(1));
   h.event("p1", "a");
@@ -185,7 +185,7 @@ TEST_CASE("a retired segment's members exit; a later PUT revives it", "[collecto
   CHECK(h.engine().is_member("s", "p1"));
 }
 
-TEST_CASE("members page by profile id; segments_of lists memberships with entered_at",
+TEST_CASE("members page by profile id, and segments_of lists memberships with entered_at",
           "[collector][segments]") {
   EngineHarness h;
   h.put("s", at_least(1));
@@ -211,7 +211,7 @@ TEST_CASE("members page by profile id; segments_of lists memberships with entere
   CHECK(h.engine().members("nope", "", 1).error().code == ErrorCode::kNotFound);
 }
 
-TEST_CASE("definitions load from a directory at start; unchanged files make no new version",
+TEST_CASE("definitions load from a directory at start, and unchanged files make no new version",
           "[collector][segments]") {
   aisle::test::TempDir defs("aisle-segment-defs");
   aisle::test::write_file(defs.path() / "a_repeat.json",
