@@ -184,6 +184,21 @@ json SegmentStack::segments_of(const std::string& profile_id) const {
   return segment_memberships_json(*engine_, profile_id);
 }
 
+// The profile of a replayed event: its identifiers in attribution order, then custom types
+// (each looked up once).
+std::string SegmentStack::profile_of(const Event& event) const {
+  for (const char* type : kAttributionOrder) {
+    auto it = event.identities.find(type);
+    if (it == event.identities.end()) continue;
+    if (auto id = deps_.profiles.lookup(type, it->second)) return std::move(*id);
+  }
+  for (const auto& [type, value] : event.identities) {
+    if (is_standard_identity_type(type)) continue;  // tried above
+    if (auto id = deps_.profiles.lookup(type, value)) return std::move(*id);
+  }
+  return {};
+}
+
 Status SegmentStack::replay(UnixMillis since,
                             const std::function<void(const profiles::ProfiledEvent&)>& each) const {
   // Events are selected by when they were stored. One that occurred at `since` is normally
@@ -207,23 +222,7 @@ Status SegmentStack::replay(UnixMillis since,
         ++undecodable;
         continue;
       }
-      std::string profile_id;
-      for (const char* type : kAttributionOrder) {
-        auto it = event.identities.find(type);
-        if (it == event.identities.end()) continue;
-        if (auto id = deps_.profiles.lookup(type, it->second)) {
-          profile_id = std::move(*id);
-          break;
-        }
-      }
-      if (profile_id.empty()) {
-        for (const auto& [type, value] : event.identities) {
-          if (auto id = deps_.profiles.lookup(type, value)) {
-            profile_id = std::move(*id);
-            break;
-          }
-        }
-      }
+      std::string profile_id = profile_of(event);
       if (profile_id.empty()) continue;
       each(profiles::ProfiledEvent{&event, profile_id});
     }

@@ -71,6 +71,7 @@ class SegmentStack final : public profiles::ProfileListener {
 
  private:
   explicit SegmentStack(SegmentStackDeps deps) : deps_(std::move(deps)) {}
+  std::string profile_of(const Event& event) const;
   // Stored events since `since` (occurred_at) in commit order, each with its profile now.
   Status replay(UnixMillis since,
                 const std::function<void(const profiles::ProfiledEvent&)>& each) const;
