@@ -12,7 +12,7 @@ SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := build-essential cmake pkg-config clang-14 libclang-rt-14-dev \
 	nlohmann-json3-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev curl \
 	libpaho-mqtt-dev libpaho-mqttpp-dev libcpp-httplib-dev catch2 libzstd-dev libsimdjson-dev \
-	mosquitto mosquitto-clients ca-certificates dpkg-dev systemd chromium
+	mosquitto mosquitto-clients ca-certificates dpkg-dev systemd chromium libhnswlib-dev
 
 .PHONY: all deps build fuzz-build test unit integration fault demo bench package clean format
 
