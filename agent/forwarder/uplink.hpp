@@ -28,6 +28,10 @@ class Uplink {
   // Queues a batch for delivery (QoS 1) and returns at once; kUnavailable when disconnected.
   virtual Status publish_batch(const std::string& payload) = 0;
   virtual void disconnect() = 0;
+  // Drops the connection so that the next connect() starts from the TLS files on disk (renewed
+  // certificates, common/pki/tls_file_watch.hpp). The forwarder notices connected() == false,
+  // reconnects with its backoff and re-sends the batches in flight. Any thread.
+  virtual void restart_connection() { disconnect(); }
   // Handlers run on the transport's thread; they must not block for long. Set before connect().
   virtual void on_ack(std::function<void(std::string payload)> handler) = 0;
   virtual void on_connection_lost(std::function<void(std::string cause)> handler) = 0;
@@ -51,6 +55,7 @@ class MqttUplink final : public Uplink {
   bool connected() const override { return client_.connected(); }
   Status publish_batch(const std::string& payload) override;
   void disconnect() override { client_.disconnect(); }
+  void restart_connection() override { client_.reset_connection(); }
   void on_ack(std::function<void(std::string payload)> handler) override;
   void on_connection_lost(std::function<void(std::string cause)> handler) override;
   void subscribe(const std::string& topic, MessageHandler handler) override;

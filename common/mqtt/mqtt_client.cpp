@@ -200,6 +200,19 @@ void MqttClient::disconnect(std::chrono::milliseconds timeout) {
   }
 }
 
+void MqttClient::reset_connection(std::chrono::milliseconds timeout) {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->client) return;
+  try {
+    if (impl_->client->is_connected()) impl_->client->disconnect()->wait_for(timeout);
+  } catch (const ::mqtt::exception& e) {
+    kLog.debug("disconnect", {{"error", e.what()}});
+  }
+  // Paho C keeps its SSL_CTX (and a TLS session to resume) per client: a new client is the
+  // documented way to make it load the certificate files again.
+  impl_->client.reset();
+}
+
 bool MqttClient::connected() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->client && impl_->client->is_connected();

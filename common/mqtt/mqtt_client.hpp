@@ -51,6 +51,12 @@ class MqttClient {
   Status connect();
   // Blocks up to `timeout` for in-flight work to finish.
   void disconnect(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+  // Disconnects (up to `timeout`) and discards the Paho client and its TLS context, so the next
+  // connect() reads ca_file, cert_file and key_file again: how renewed certificates are put in
+  // use (common/pki/tls_file_watch.hpp). No connection-lost callback runs; the caller's
+  // reconnect logic notices connected() == false. QoS 1 messages in flight are the caller's to
+  // re-send. Any thread.
+  void reset_connection(std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
   bool connected() const;
   // 5 or 4 (3.1.1) after a successful connect.
   int protocol_version() const;
