@@ -202,6 +202,15 @@ Result<std::unique_ptr<Agent>> Agent::create(AgentConfig config, ClockPtr clock,
                                                   address, agent->clock_, agent->metrics_);
   Forwarder* forwarder = agent->forwarder_.get();
   agent->outbox_->set_append_listener([forwarder] { forwarder->notify(); });
+  if (!c.mqtt.cert_file.empty() || !c.mqtt.ca_file.empty()) {
+    Uplink* uplink_ptr = agent->uplink_.get();
+    agent->tls_watch_ = std::make_unique<pki::TlsFileWatch>(
+        pki::TlsFiles{c.mqtt.cert_file, c.mqtt.key_file, c.mqtt.ca_file, ""}, c.tls, "aisle_agent",
+        agent->metrics_, agent->clock_, [uplink_ptr, forwarder] {
+          uplink_ptr->restart_connection();
+          forwarder->notify();
+        });
+  }
 
   // Adapters are built (and their config checked) here, started in start().
   agent->adapter_sink_ = std::make_unique<AdapterIngestSink>(*agent->ingest_);
@@ -315,16 +324,26 @@ void Agent::stop() {
 }
 
 Status Agent::reload() {
+  // Renewed certificates are put in use whether or not the schemas load.
+  const Status tls = reload_tls();
   if (auto status = registry_->reload(); !status) {
     kLog.error("schema reload failed; keeping the previous schemas",
                {{"error", status.error().message}});
     return status;
   }
   kLog.info("schemas reloaded", {{"count", registry_->current()->size()}});
+  return tls;
+}
+
+Status Agent::reload_tls() {
+  if (!tls_watch_) return ok_status();
+  auto reloaded = tls_watch_->reload();
+  if (!reloaded) return reloaded.error();
   return ok_status();
 }
 
 void Agent::tick() {
+  if (tls_watch_) tls_watch_->poll();
   const auto now = clock_->now_steady();
   if (now < next_maintenance_) return;
   next_maintenance_ = now + config_.maintenance_interval;

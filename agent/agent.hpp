@@ -22,6 +22,7 @@
 #include "common/event_validator.hpp"
 #include "common/http/http_server.hpp"
 #include "common/metrics.hpp"
+#include "common/pki/tls_file_watch.hpp"
 #include "common/schema/registry.hpp"
 #include "firmware_adapters/adapter_runner.hpp"
 
@@ -49,9 +50,12 @@ class Agent {
   // new HTTP input, let in-flight batches be acknowledged within the grace time, stop.
   // Everything not acknowledged stays in the outbox.
   void stop();
-  // SIGHUP: reload schemas (the previous set stays active on failure).
+  // SIGHUP: reload schemas (the previous set stays active on failure), then reload_tls().
   Status reload();
-  // Periodic work from the main loop: outbox maintenance when due.
+  // Renewed TLS files (mqtt.cert_file/key_file/ca_file) are put in use by reconnecting the
+  // uplink (common/pki/tls_file_watch.hpp); unchanged files change nothing.
+  Status reload_tls();
+  // Periodic work from the main loop: outbox maintenance when due, the TLS files' check.
   void tick();
 
   int http_port() const { return http_->port(); }
@@ -92,6 +96,8 @@ class Agent {
   std::unique_ptr<ErasureListener> erasure_listener_;
   UplinkPtr uplink_;
   std::unique_ptr<Forwarder> forwarder_;
+  // After uplink_ and forwarder_: destroyed before them (its reconnect reaches both).
+  std::unique_ptr<pki::TlsFileWatch> tls_watch_;
   std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<AdapterIngestSink> adapter_sink_;
   std::vector<std::unique_ptr<adapters::AdapterRunner>> adapters_;

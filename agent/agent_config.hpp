@@ -16,6 +16,7 @@
 #include "common/http/http_server.hpp"
 #include "common/log.hpp"
 #include "common/mqtt/mqtt_client.hpp"
+#include "common/pki/tls_file_watch.hpp"
 #include "common/result.hpp"
 
 namespace aisle::agent {
@@ -67,6 +68,8 @@ struct AgentConfig {
   std::set<std::string, std::less<>> bulk_types;
 
   mqtt::ClientOptions mqtt;
+  // Renewal and expiry of the mqtt TLS files (section `tls`, pki::parse_tls_watch_options).
+  pki::TlsWatchOptions tls;
   ForwarderOptions forwarder;
 
   std::vector<AdapterConfig> adapters;
