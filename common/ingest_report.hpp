@@ -28,6 +28,9 @@ struct IngestReport {
   // Valid records that could not be taken for lack of space (agent outbox quota).
   std::vector<std::size_t> refused_full;
   std::string refused_priorities;  // e.g. "bulk,normal", for the answer
+  // Some were refused because the disk is low (the rest of its space is kept for critical
+  // events), not because the outbox quota is reached.
+  bool refused_disk_low = false;
   // The commit itself failed (disk full, I/O): nothing of this request was stored.
   std::optional<Error> storage_error;
 };

@@ -209,6 +209,9 @@ IngestReport IngestService::commit(std::vector<OutboxRecord>&& records,
         ++report.duplicates;
         duplicates_->inc();
         break;
+      case AppendOutcome::kRefusedDiskLow:
+        report.refused_disk_low = true;
+        [[fallthrough]];
       case AppendOutcome::kRefusedFull:
         report.refused_full.push_back(indexes[i]);
         refused_priorities.insert(priority_name(priorities[i]));

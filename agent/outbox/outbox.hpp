@@ -35,6 +35,9 @@ enum class AppendOutcome : std::uint8_t {
   kInserted,
   kDuplicate,    // the event_id is already in the outbox (not yet acknowledged by the collector)
   kRefusedFull,  // over quota and nothing of a lower (or, for bulk/normal, equal) class to evict
+  // bulk/normal only: the file system holding the outbox has less than min_free_disk_bytes
+  // free; what is left is kept for critical records
+  kRefusedDiskLow,
 };
 
 struct AppendResult {

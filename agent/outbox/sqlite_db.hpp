@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/corrupt_store.hpp"
 #include "common/result.hpp"
 
 struct sqlite3;
@@ -94,6 +95,13 @@ class SqliteDb {
   Result<std::string> query_text(std::string_view sql);
 
   void set_busy_timeout(int milliseconds);
+  // PRAGMA quick_check: reads every page of the file and checks its b-tree structure (not the
+  // index contents). kDataLoss with SQLite's first findings when the file is damaged or not a
+  // database. O(file size): run at open only.
+  Status quick_check();
+  // What StartupCheck asks for: kHeader reads the header (a file that is not a database fails)
+  // and compares the page count with the file size (truncation); kQuick adds quick_check().
+  Status startup_check(StartupCheck check);
   // Rows changed by the most recent INSERT/UPDATE/DELETE.
   std::int64_t changes() const;
   // False outside an explicit transaction (autocommit), also after SQLite rolled one back on its

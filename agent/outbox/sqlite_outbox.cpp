@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <utility>
 
 #include "agent/outbox/sqlite_outbox_internal.hpp"
@@ -65,8 +66,23 @@ Result<std::unique_ptr<SqliteOutbox>> SqliteOutbox::open(SqliteOutboxOptions opt
   }
   if (!clock) clock = SystemClock::instance();
 
+  const CorruptStoreReport report{"outbox", "aisle_agent_store_corrupt_total", &registry,
+                                  &outbox_logger(), clock};
+  const std::function<Result<std::unique_ptr<SqliteOutbox>>()> attempt = [&] {
+    return open_once(options, clock, registry);
+  };
+  return open_or_move_aside(options.path, options.corruption, report, attempt);
+}
+
+Result<std::unique_ptr<SqliteOutbox>> SqliteOutbox::open_once(const SqliteOutboxOptions& options,
+                                                              const ClockPtr& clock,
+                                                              metrics::Registry& registry) {
   auto db = SqliteDb::open(options.path);
   if (!db.ok()) return db.error();
+  // Before anything is written: a truncated file or a damaged page deep in `records` would
+  // otherwise only show on the read that reaches it, long after the agent answered 202s.
+  db->set_busy_timeout(options.busy_timeout_ms);
+  if (auto s = db->startup_check(options.corruption.startup_check); !s.ok()) return s.error();
   OutboxConnectionSettings settings;
   settings.synchronous_full = options.durability == OutboxDurability::kFull;
   settings.busy_timeout_ms = options.busy_timeout_ms;
@@ -80,8 +96,7 @@ Result<std::unique_ptr<SqliteOutbox>> SqliteOutbox::open(SqliteOutboxOptions opt
         {{"path", options.path}});
   }
 
-  std::unique_ptr<SqliteOutbox> outbox(
-      new SqliteOutbox(std::move(options), std::move(clock), std::move(*db), registry));
+  std::unique_ptr<SqliteOutbox> outbox(new SqliteOutbox(options, clock, std::move(*db), registry));
   if (auto s = outbox->prepare_statements(); !s.ok()) return s.error();
   if (auto s = outbox->load_state(); !s.ok()) return s.error();
   outbox->register_gauges(registry);
@@ -327,6 +342,14 @@ Status SqliteOutbox::commit_group(const std::vector<Writer*>& group) {
   std::size_t record_count = 0;
   Txn txn;
   Status status = begin_txn(txn);
+  observe_clock(txn.next_seq);
+  if (status.ok() && options_.min_free_disk_bytes > 0) {
+    txn.disk_free_bytes = free_disk_bytes(options_.path);
+    if (txn.disk_free_bytes) {
+      shared_->disk_free_bytes.store(static_cast<double>(*txn.disk_free_bytes));
+      txn.disk_low = *txn.disk_free_bytes < options_.min_free_disk_bytes;
+    }
+  }
   for (std::size_t g = 0; status.ok() && g < group.size(); ++g) {
     Writer& w = *group[g];
     w.result.inserted = w.result.duplicates = w.result.refused = 0;
@@ -342,7 +365,8 @@ Status SqliteOutbox::commit_group(const std::vector<Writer*>& group) {
       switch (*outcome) {
         case AppendOutcome::kInserted: ++w.result.inserted; break;
         case AppendOutcome::kDuplicate: ++w.result.duplicates; break;
-        case AppendOutcome::kRefusedFull: ++w.result.refused; break;
+        case AppendOutcome::kRefusedFull:
+        case AppendOutcome::kRefusedDiskLow: ++w.result.refused; break;
       }
     }
   }
@@ -374,7 +398,14 @@ Status SqliteOutbox::commit_group(const std::vector<Writer*>& group) {
   m.group_calls->observe(static_cast<double>(group.size()));
   m.commit_seconds->observe(std::chrono::duration<double>(clock_->now_steady() - started).count());
   log_and_count_evictions(txn, "quota");
-  if (txn.refused[0] + txn.refused[1] + txn.refused[2] > 0) {
+  if (txn.refused_disk_low > 0) {
+    outbox_logger().warn("disk space low: bulk and normal records refused, kept for critical",
+                         {{"normal", txn.refused[1]},
+                          {"bulk", txn.refused[2]},
+                          {"free_bytes", txn.disk_free_bytes.value_or(0)},
+                          {"min_free_disk_bytes", options_.min_free_disk_bytes},
+                          {"path", options_.path}});
+  } else if (txn.refused[0] + txn.refused[1] + txn.refused[2] > 0) {
     const Totals& t = txn.totals;
     outbox_logger().warn("outbox full: records refused", {{"critical", txn.refused[0]},
                                                           {"normal", txn.refused[1]},
@@ -385,22 +416,48 @@ Status SqliteOutbox::commit_group(const std::vector<Writer*>& group) {
   return ok_status();
 }
 
+void SqliteOutbox::observe_clock(std::uint64_t next_seq) {
+  const std::int64_t step =
+      clock_steps_.observe(clock_->now_unix_ms(), clock_->now_steady(), next_seq);
+  if (step != 0) {
+    // Order is by seq and batching by the monotonic clock, so nothing is reordered; the new
+    // received_at stamps jump with the clock, and age expiry discounts forward steps.
+    outbox_logger().warn("wall clock stepped", {{"step_ms", step},
+                                                {"direction", step > 0 ? "forward" : "back"},
+                                                {"next_seq", next_seq}});
+  }
+}
+
 Result<AppendOutcome> SqliteOutbox::append_one(const OutboxRecord& record, Txn& txn) {
   const int p = priority_index(record.priority);
   const std::uint64_t payload_bytes = record.payload.size();
   const std::uint64_t accounted = payload_bytes + options_.row_overhead_bytes;
   Totals& t = txn.totals;
-  const bool fits =
-      t.total_rows() + 1 <= options_.max_rows && t.total_bytes() + accounted <= options_.max_bytes;
-  if (!fits) {
-    // Over quota: a duplicate must not evict anything, so check it first. This lookup only
-    // happens on this path; below the quota the UNIQUE index alone detects duplicates.
+  // Only on the refusal paths below: there the UNIQUE index cannot tell a duplicate (which is
+  // answered as such, and must not evict anything) from a new record.
+  auto stored_already = [&]() -> Result<bool> {
     auto& exists = stmts_->event_exists;
     ResetGuard guard(exists);
     exists.bind_text(1, record.event_id);
-    auto row = exists.step();
-    if (!row.ok()) return row.error();
-    if (*row) {
+    return exists.step();
+  };
+  if (txn.disk_low && record.priority != Priority::kCritical) {
+    auto duplicate = stored_already();
+    if (!duplicate.ok()) return duplicate.error();
+    if (*duplicate) {
+      ++txn.duplicates;
+      return AppendOutcome::kDuplicate;
+    }
+    ++txn.refused[p];
+    ++txn.refused_disk_low;
+    return AppendOutcome::kRefusedDiskLow;
+  }
+  const bool fits =
+      t.total_rows() + 1 <= options_.max_rows && t.total_bytes() + accounted <= options_.max_bytes;
+  if (!fits) {
+    auto duplicate = stored_already();
+    if (!duplicate.ok()) return duplicate.error();
+    if (*duplicate) {
       ++txn.duplicates;
       return AppendOutcome::kDuplicate;
     }

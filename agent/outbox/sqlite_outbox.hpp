@@ -21,7 +21,9 @@
 
 #include "agent/outbox/outbox.hpp"
 #include "agent/outbox/sqlite_db.hpp"
+#include "agent/outbox/wall_clock_steps.hpp"
 #include "common/clock.hpp"
+#include "common/corrupt_store.hpp"
 #include "common/metrics.hpp"
 #include "common/result.hpp"
 
@@ -63,12 +65,23 @@ struct SqliteOutboxOptions {
   // Hard cap on the database file (PRAGMA max_page_count), 0 for none. Beyond it writes fail as on
   // a full disk (kResourceExhausted); the tests use it to simulate one.
   std::uint64_t max_file_bytes = 0;
+  // Free space kept for critical records on the file system holding the outbox: while less is
+  // free (statvfs, checked once per group commit), bulk and normal records are refused
+  // (kRefusedDiskLow, a 507 naming the disk); critical ones are taken until the disk itself is
+  // full. 0 disables the check.
+  std::uint64_t min_free_disk_bytes = 64ull * 1024 * 1024;
+  // A file found corrupt or truncated at open (docs/operations.md, Failure behaviour): moved
+  // aside to <path>.corrupt-<UTC stamp> and a fresh outbox (a new stream) opened, or refused.
+  // Counted in aisle_agent_store_corrupt_total{store="outbox"}.
+  CorruptStorePolicy corruption;
 };
 
 class SqliteOutbox final : public Outbox {
  public:
   // Opens or creates the database, migrates an older schema and recomputes the counters from the
-  // tables. Errors: kInvalidArgument (options), kDataLoss (not a database, corrupt),
+  // tables. A damaged file is handled as options.corruption says (moved aside by default, then
+  // a fresh outbox). Errors: kInvalidArgument (options), kDataLoss (not a database, corrupt, and
+  // on_corrupt is refuse or the file could not be moved),
   // kFailedPrecondition (schema newer than this build), kIo. Registers the outbox metrics in
   // `registry`, which must outlive the outbox (gauges keep reading a detached snapshot after).
   static Result<std::unique_ptr<SqliteOutbox>> open(SqliteOutboxOptions options, ClockPtr clock,
@@ -113,6 +126,11 @@ class SqliteOutbox final : public Outbox {
   };
 
  private:
+  // One attempt of open() (no corruption handling).
+  static Result<std::unique_ptr<SqliteOutbox>> open_once(const SqliteOutboxOptions& options,
+                                                         const ClockPtr& clock,
+                                                         metrics::Registry& registry);
+
   struct Shared;      // totals + what the gauge callbacks need
   struct Statements;  // the prepared statement cache
   struct Metrics;
@@ -187,6 +205,10 @@ class SqliteOutbox final : public Outbox {
   std::uint64_t class_cursor_[3] = {0, 0, 0};
   std::vector<Candidate> candidates_[3];  // eviction prefetch per class, reset per transaction
   std::size_t candidate_pos_[3] = {0, 0, 0};
+  // Wall-clock steps seen at appends and maintenance, so age expiry does not count them as age.
+  WallClockSteps clock_steps_;
+  // Samples the clocks into clock_steps_ (caller holds db_mutex_); logs a step.
+  void observe_clock(std::uint64_t next_seq);
 
   std::mutex listener_mutex_;
   std::shared_ptr<const std::function<void()>> listener_;

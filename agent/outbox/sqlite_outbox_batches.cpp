@@ -259,6 +259,10 @@ void SqliteOutbox::register_gauges(metrics::Registry& registry) {
   registry.gauge_callback(
       "aisle_agent_outbox_file_bytes", "Outbox database + WAL size on disk", {},
       [shared] { return static_cast<double>(database_file_bytes(shared->path)); });
+  registry.gauge_callback(
+      "aisle_agent_outbox_disk_free_bytes",
+      "Free bytes on the outbox's file system at the last append (-1 before the first)", {},
+      [shared] { return shared->disk_free_bytes.load(); });
   registry.gauge_callback("aisle_agent_outbox_batches_unacked",
                           "Batches formed and not yet acknowledged", {}, [shared] {
                             std::lock_guard lock(shared->mutex);

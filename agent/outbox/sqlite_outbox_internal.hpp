@@ -4,10 +4,13 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "agent/outbox/sqlite_db.hpp"
@@ -35,11 +38,24 @@ inline std::uint64_t database_file_bytes(const std::string& path) {
   return total;
 }
 
+// Bytes an unprivileged writer may still use on the file system holding `path` (statvfs
+// f_bavail; the agent may run as root, but root's reserved blocks are the system's, not ours);
+// nullopt when it cannot be measured (the check is then skipped).
+inline std::optional<std::uint64_t> free_disk_bytes(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(vfs.f_bavail) * static_cast<std::uint64_t>(vfs.f_frsize);
+}
+
 // State the metric gauges read at scrape time. Held by shared_ptr so a gauge registered by an
 // outbox that has been destroyed reads a frozen snapshot instead of freed memory.
 struct SqliteOutbox::Shared {
   mutable std::mutex mutex;  // writers also hold db_mutex_; readers take only this
   Totals totals;
+  // Free bytes of the outbox's file system at the last group commit (-1: not measured yet).
+  std::atomic<double> disk_free_bytes{-1};
   std::string path;
   ClockPtr clock;
 };
@@ -108,6 +124,10 @@ struct SqliteOutbox::Txn {
   std::uint64_t refused[3] = {0, 0, 0};
   std::uint64_t duplicates = 0;
   bool wrote_quarantine = false;
+  // The file system had less than min_free_disk_bytes free when the transaction began.
+  bool disk_low = false;
+  std::optional<std::uint64_t> disk_free_bytes;  // as measured then (nullopt: not checked)
+  std::uint64_t refused_disk_low = 0;
   EvictionTally evicted;
 };
 

@@ -166,7 +166,11 @@ Result<std::uint64_t> SqliteOutbox::expire_chunk(UnixMillis cutoff, std::uint64_
     while (deleted < max_rows) {
       auto victim = next_candidate(victim_class, txn);
       if (!victim.ok()) return fail(victim.error());
-      if (!*victim || (*victim)->received_at >= cutoff) break;
+      // A forward step of the wall clock after the record was stored is not age.
+      if (!*victim ||
+          (*victim)->received_at + clock_steps_.forward_after((*victim)->seq) >= cutoff) {
+        break;
+      }
       if (auto s = delete_record(victim_class, **victim, txn); !s.ok()) return fail(s.error());
       ++deleted;
     }
@@ -227,6 +231,10 @@ Status SqliteOutbox::maintain() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(WallClock::now() - t).count();
   };
   const auto started = WallClock::now();
+  {
+    std::lock_guard db_lock(db_mutex_);
+    observe_clock(next_seq_);
+  }
   const UnixMillis cutoff = clock_->now_unix_ms() - options_.max_age_ms;
   for (;;) {
     std::lock_guard db_lock(db_mutex_);

@@ -60,8 +60,12 @@ Response ingest_answer(const IngestReport& report) {
   if (!report.refused_full.empty()) {
     status = 507;
     body["refused"] = report.refused_full;
-    body["error"] = "outbox full for priority " + report.refused_priorities +
-                    "; refused events were not stored, retry later";
+    body["error"] = report.refused_disk_low
+                        ? "disk space low: the outbox keeps what is left for critical events; "
+                          "priority " + report.refused_priorities +
+                              " refused, refused events were not stored, retry later"
+                        : "outbox full for priority " + report.refused_priorities +
+                              "; refused events were not stored, retry later";
   }
   return Response::json(status,
                         body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

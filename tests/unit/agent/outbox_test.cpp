@@ -600,7 +600,9 @@ TEST_CASE("outbox reports a file of garbage bytes as data loss", "[agent][outbox
   std::mt19937 random(42);
   for (char& c : garbage) c = static_cast<char>(random());
   test::write_file(env.options().path, garbage);
-  auto outbox = SqliteOutbox::open(env.options(), env.clock, env.registry);
+  SqliteOutboxOptions o = env.options();
+  o.corruption.on_corrupt = OnCorrupt::kRefuse;  // the default moves it aside (corrupt_test)
+  auto outbox = SqliteOutbox::open(o, env.clock, env.registry);
   REQUIRE_FALSE(outbox.ok());
   REQUIRE(outbox.error().code == ErrorCode::kDataLoss);
 }
