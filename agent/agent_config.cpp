@@ -93,6 +93,14 @@ Result<AgentConfig> from_json(const json& j, std::string_view origin) {
                       std::string(origin) + ": /outbox/hard_max_bytes must be >= max_bytes");
   }
   c.outbox.max_rows = outbox_json.value("max_rows", c.outbox.max_rows);
+  c.outbox.min_free_disk_bytes =
+      size_at(outbox_json, "min_free_disk_bytes", c.outbox.min_free_disk_bytes);
+  // The schema admits only the documented names (enums), so the parses cannot fail here.
+  c.outbox.corruption.on_corrupt = parse_on_corrupt(outbox_json.value("on_corrupt", "move_aside"))
+                                       .value_or(OnCorrupt::kMoveAside);
+  c.outbox.corruption.startup_check =
+      parse_startup_check(outbox_json.value("startup_check", "quick"))
+          .value_or(StartupCheck::kQuick);
   c.outbox.max_age_ms = duration_at(outbox_json, "max_age", std::chrono::milliseconds(
                                                                 c.outbox.max_age_ms))
                             .count();
