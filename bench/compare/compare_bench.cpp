@@ -307,6 +307,9 @@ nlohmann::json mqtt_section(const std::string& config_path) {
                             : nlohmann::json::object();
 }
 
+// The in-flight window of the tuned DIY brokers (gateway bridge and central -> sink).
+constexpr long kTunedInflight = 1000;
+
 // --- (b) DIY: producers -> gateway Mosquitto (bridge) -> central Mosquitto -> DiySink ----------
 
 Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffic& traffic,
@@ -315,7 +318,18 @@ Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffi
   if (!env) return failure("devenv init: " + env.error().message);
   const std::string topic = aisle::wire::events_topic(
       {env->tenant, env->agents[0].store_id, env->agents[0].agent_id});
-  OwnedProcess central{{mosquitto_binary(), "-c", env->mosquitto_config},
+  std::string central_config = env->mosquitto_config;
+  if (tuned) {
+    // What a DIY operator would also have to raise at the centre: the sink's queue (default 1000
+    // messages: the excess is dropped) and its in-flight window (default 20).
+    central_config = dir + "/mosquitto/mosquitto-tuned.conf";
+    std::ifstream in(env->mosquitto_config);
+    std::ofstream out(central_config, std::ios::trunc);
+    out << in.rdbuf() << "\nmax_queued_messages 0\nmax_inflight_messages " << kTunedInflight
+        << "\n";
+    if (!out) return failure("cannot write " + central_config);
+  }
+  OwnedProcess central{{mosquitto_binary(), "-c", central_config},
                        dir + "/log/mosquitto.log", env->mqtt_port};
   if (auto s = central.start(); !s) return failure("central broker: " + s.error().message);
 
@@ -337,6 +351,7 @@ Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffi
   if (tuned) {
     gateway_options.autosave_interval_s = 1;
     gateway_options.max_queued_messages = 0;
+    gateway_options.max_inflight_messages = kTunedInflight;
   }
   auto config = write_gateway_config(gateway_options);
   if (!config) return failure(config.error().message);

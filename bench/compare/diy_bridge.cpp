@@ -31,6 +31,9 @@ Result<std::string> write_gateway_config(const GatewayBrokerOptions& o) {
       << "persistence_location " << o.dir << "/data/\n";
   if (o.autosave_interval_s > 0) out << "autosave_interval " << o.autosave_interval_s << "\n";
   if (o.max_queued_messages >= 0) out << "max_queued_messages " << o.max_queued_messages << "\n";
+  if (o.max_inflight_messages >= 0) {
+    out << "max_inflight_messages " << o.max_inflight_messages << "\n";
+  }
   out << "log_dest file " << o.dir << "/gateway.log\n"
       << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
       << "\nlistener " << o.port << " 127.0.0.1\n"

@@ -36,6 +36,8 @@ struct GatewayBrokerOptions {
   int autosave_interval_s = 0;
   // -1: Mosquitto's default (1000 per client, the bridge included); 0: unlimited.
   long max_queued_messages = -1;
+  // -1: Mosquitto's default (20 QoS 1 messages in flight per client, the bridge included).
+  long max_inflight_messages = -1;
 };
 
 // Writes DIR/mosquitto.conf (and creates DIR/data/); returns the config path.
