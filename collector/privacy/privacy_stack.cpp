@@ -86,8 +86,9 @@ Result<std::unique_ptr<PrivacyStack>> PrivacyStack::open(const CollectorConfig& 
     return agents;
   };
   deps.publish = publish;
-  deps.verify_receipt = [ca = config.privacy.fleet_ca_file](const wire::ErasureReceipt& r) {
-    return pki::verify_receipt(r, ca);
+  deps.verify_receipt = [ca = config.privacy.fleet_ca_file,
+                         crl = config.privacy.fleet_crl_file](const wire::ErasureReceipt& r) {
+    return pki::verify_receipt(r, ca, crl);
   };
   deps.audit = [self](const std::string& actor, const std::string& action,
                       const std::string& target, const nlohmann::json& details) {

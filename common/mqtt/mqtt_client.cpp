@@ -201,16 +201,21 @@ void MqttClient::disconnect(std::chrono::milliseconds timeout) {
 }
 
 void MqttClient::reset_connection(std::chrono::milliseconds timeout) {
-  std::lock_guard lock(impl_->mutex);
-  if (!impl_->client) return;
+  // Paho C keeps its SSL_CTX (and a TLS session to resume) per client: a new client is how it
+  // loads the certificate files again. The old one is taken out under the lock and closed
+  // outside it, so a message handler publishing from Paho's thread meanwhile gets kUnavailable
+  // instead of waiting on a lock held across the disconnect.
+  std::unique_ptr<::mqtt::async_client> old;
+  {
+    std::lock_guard lock(impl_->mutex);
+    old = std::move(impl_->client);
+  }
+  if (!old) return;
   try {
-    if (impl_->client->is_connected()) impl_->client->disconnect()->wait_for(timeout);
+    if (old->is_connected()) old->disconnect()->wait_for(timeout);
   } catch (const ::mqtt::exception& e) {
     kLog.debug("disconnect", {{"error", e.what()}});
   }
-  // Paho C keeps its SSL_CTX (and a TLS session to resume) per client: a new client is the
-  // documented way to make it load the certificate files again.
-  impl_->client.reset();
 }
 
 bool MqttClient::connected() const {

@@ -49,7 +49,7 @@ Result<X509Ptr> parse_certificate(std::string_view pem) {
   return cert;
 }
 
-Status check_chain(X509* cert, const std::string& ca_cert_path) {
+Status check_chain(X509* cert, const std::string& ca_cert_path, const std::string& crl_path) {
   StorePtr store(X509_STORE_new());
   if (!store) return ssl_error(ErrorCode::kInternal, "X509_STORE_new");
   BioPtr probe(BIO_new_file(ca_cert_path.c_str(), "r"));
@@ -59,6 +59,18 @@ Status check_chain(X509* cert, const std::string& ca_cert_path) {
   }
   if (X509_STORE_load_file(store.get(), ca_cert_path.c_str()) != 1) {
     return ssl_error(ErrorCode::kInvalidArgument, "not a PEM CA certificate: " + ca_cert_path);
+  }
+  if (!crl_path.empty()) {
+    // A missing CRL is an error, not "nothing revoked": it would silently accept a revoked key.
+    BioPtr crl_probe(BIO_new_file(crl_path.c_str(), "r"));
+    if (!crl_probe) {
+      ERR_clear_error();
+      return make_error(ErrorCode::kNotFound, "cannot open CRL " + crl_path);
+    }
+    if (X509_STORE_load_file(store.get(), crl_path.c_str()) != 1) {
+      return ssl_error(ErrorCode::kInvalidArgument, "not a PEM CRL: " + crl_path);
+    }
+    X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK);
   }
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1 ||
@@ -154,7 +166,8 @@ Result<std::string> read_certificate_pem(const std::string& cert_pem_path) {
   return std::string(data, static_cast<std::size_t>(size));
 }
 
-Status verify_receipt(const wire::ErasureReceipt& receipt, const std::string& ca_cert_path) {
+Status verify_receipt(const wire::ErasureReceipt& receipt, const std::string& ca_cert_path,
+                      const std::string& crl_path) {
   auto cert = parse_certificate(receipt.certificate);
   if (!cert) return cert.error();
   if (receipt.signature.size() > kMaxSignatureBase64Bytes) {
@@ -165,7 +178,7 @@ Status verify_receipt(const wire::ErasureReceipt& receipt, const std::string& ca
   if (!signature) return invalid("'signature': " + signature.error().message);
 
   // The certificate first: a signature by a key nobody vouches for means nothing.
-  if (auto status = check_chain(cert->get(), ca_cert_path); !status) return status;
+  if (auto status = check_chain(cert->get(), ca_cert_path, crl_path); !status) return status;
   const X509_NAME* subject = X509_get_subject_name(cert->get());
   const std::string common_name = name_entry(subject, NID_commonName);
   const std::string expected = agent_common_name(receipt.store_id, receipt.agent_id);

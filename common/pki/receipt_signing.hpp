@@ -28,8 +28,11 @@ Result<std::string> read_certificate_pem(const std::string& cert_pem_path);
 
 // Checks `receipt` as described above. kInvalidArgument naming the first failed check ("bad
 // signature", "certificate does not chain to the CA: ...", "certificate CN ... is not ...");
-// kNotFound / kIo when the CA file cannot be read.
-Status verify_receipt(const wire::ErasureReceipt& receipt, const std::string& ca_cert_path);
+// kNotFound / kIo when the CA file cannot be read. With `crl_path` (the CA's CRL,
+// pki::crl_path) a revoked certificate fails the chain check ("certificate revoked"), and so does
+// a CRL past its nextUpdate; a CRL that cannot be read is kNotFound, never "nothing revoked".
+Status verify_receipt(const wire::ErasureReceipt& receipt, const std::string& ca_cert_path,
+                      const std::string& crl_path = "");
 
 // Base64 (standard alphabet, padded) used for signatures; decode refuses anything else.
 std::string base64_encode(std::string_view bytes);
