@@ -27,7 +27,8 @@ constexpr const char* kUsage =
     "  --version        print the version\n"
     "  --help           this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT stop gracefully (shutdown_grace), SIGHUP reloads schemas.\n"
+    "Signals: SIGTERM/SIGINT stop gracefully (shutdown_grace), SIGHUP reloads schemas\n"
+    "and puts renewed TLS certificates in use (reconnecting).\n"
     "Exit codes: 0 stopped cleanly, 1 runtime failure, 78 configuration error.\n";
 
 }  // namespace

@@ -163,6 +163,17 @@ Result<std::unique_ptr<Collector>> Collector::create(CollectorConfig config, Clo
     }
     self->connection_wake_.notify_one();
   });
+  c->tls_watch_ = std::make_unique<pki::TlsFileWatch>(
+      pki::TlsFiles{cfg.mqtt.cert_file, cfg.mqtt.key_file, cfg.mqtt.ca_file,
+                    cfg.privacy.fleet_crl_file},
+      cfg.tls, "aisle_collector", c->metrics_, c->clock_, [self] {
+        self->mqtt_->reset_connection();
+        {
+          std::lock_guard lock(self->connection_mutex_);
+          self->connection_lost_ = true;
+        }
+        self->connection_wake_.notify_one();
+      });
 
   c->http_ingest_ = std::make_unique<HttpIngest>(*c->http_validator_, *c->store_, c->clock_,
                                                  c->metrics_);
@@ -291,13 +302,17 @@ void Collector::stop() {
 }
 
 Status Collector::reload() {
+  Status tls = ok_status();
+  if (auto reloaded = tls_watch_->reload(); !reloaded) tls = reloaded.error();
   if (auto status = registry_->reload(); !status) {
     kLog.error("schema reload failed; keeping the previous schemas",
                {{"error", status.error().message}});
     return status;
   }
   kLog.info("schemas reloaded", {{"count", registry_->current()->size()}});
-  return ok_status();
+  return tls;
 }
+
+void Collector::tick() { tls_watch_->poll(); }
 
 }  // namespace aisle::collector

@@ -39,7 +39,10 @@ class Collector {
   Status start();
   // Stops taking batches, lets queued ones commit and ack within the grace time, stops.
   void stop();
+  // SIGHUP: schemas, then renewed TLS files (a reconnect when they changed).
   Status reload();
+  // Periodic work from the main loop: the TLS files' check (common/pki/tls_file_watch.hpp).
+  void tick();
 
   int http_port() const { return http_->port(); }
   bool mqtt_connected() const { return mqtt_->connected(); }
@@ -78,6 +81,8 @@ class Collector {
   bool connection_lost_ = false;
   bool stopping_ = false;
   bool stopped_ = false;
+  // Last: destroyed first, its reconnect reaches mqtt_ and the connection state above.
+  std::unique_ptr<pki::TlsFileWatch> tls_watch_;
 };
 
 }  // namespace aisle::collector

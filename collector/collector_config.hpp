@@ -17,6 +17,7 @@
 #include "common/http/http_server.hpp"
 #include "common/log.hpp"
 #include "common/mqtt/mqtt_client.hpp"
+#include "common/pki/tls_file_watch.hpp"
 #include "common/result.hpp"
 #include "common/wire/batch.hpp"
 
@@ -52,6 +53,9 @@ struct CollectorConfig {
   RetentionOptions retention;
 
   mqtt::ClientOptions mqtt;
+  // Renewal and expiry of the mqtt TLS files and the fleet CRL (section `tls`,
+  // pki::parse_tls_watch_options).
+  pki::TlsWatchOptions tls;
   std::string share_group = "aisle-collectors";
   // Reconnect backoff cap. Short: a few collectors create no thundering herd, and while none is
   // subscribed Mosquitto drops the agents' batches for the shared subscription (agents resend them
@@ -85,6 +89,9 @@ struct CollectorConfig {
     std::string erasures_path;
     std::chrono::milliseconds erasure_rebroadcast{5 * 60 * 1000};
     std::string fleet_ca_file;  // verifies agents' erasure receipts; default mqtt.ca_file
+    // The fleet CA's CRL (`aislectl pki crl`): receipts signed by a revoked agent are refused.
+    // Empty: no revocation check.
+    std::string fleet_crl_file;
     int ipv4_prefix = 24;  // web/mobile client IPs kept to this many bits
     int ipv6_prefix = 48;
   } privacy;

@@ -25,7 +25,8 @@ constexpr const char* kUsage =
     "  --version        print the version\n"
     "  --help           this text\n"
     "\n"
-    "Signals: SIGTERM/SIGINT stop gracefully (shutdown_grace), SIGHUP reloads schemas.\n"
+    "Signals: SIGTERM/SIGINT stop gracefully (shutdown_grace), SIGHUP reloads schemas\n"
+    "and puts renewed TLS certificates in use (reconnecting).\n"
     "Exit codes: 0 stopped cleanly, 1 runtime failure, 78 configuration error.\n";
 
 }  // namespace
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
       (void)(*collector)->reload();
       aisle::systemd::notify_ready();
     }
+    (*collector)->tick();
     if (watchdog_interval) aisle::systemd::notify_watchdog();
   }
   aisle::systemd::notify_stopping();
