@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "common/log.hpp"
+#include "common/pki/broker_config.hpp"
+#include "common/pki/openssl_util.hpp"
 #include "common/pki/pki.hpp"
 #include "common/pki/revocation.hpp"
 #include "common/time_format.hpp"
@@ -17,6 +19,7 @@ constexpr const char* kUsage =
     "                          [--name N] [--san NAME]... [--days N] [--force] DIR\n"
     "       aislectl pki revoke DIR SERIAL|NAME [--reason R]\n"
     "       aislectl pki crl DIR [--days N]\n"
+    "       aislectl pki acl DIR [--out FILE]\n"
     "       aislectl pki show FILE\n"
     "\n"
     "init   creates a tenant CA in DIR (ca.key 0600, ca.crt; EC P-256; default 3650 days).\n"
@@ -31,6 +34,9 @@ constexpr const char* kUsage =
     "revoke marks a certificate revoked (by serial or index name, e.g. agent_store-1_agent-1) and\n"
     "       rewrites DIR/ca.crl; reload the broker (SIGHUP) so it refuses the certificate.\n"
     "crl    rewrites DIR/ca.crl (default valid 30 days: renew it before it runs out).\n"
+    "acl    prints (or writes to FILE, mode 0644) the broker's acl_file for every collector and\n"
+    "       agent in DIR/index.json whose certificate is not revoked: run it after issue and\n"
+    "       revoke, then reload the broker (packaging/mosquitto/README.md).\n"
     "show   prints a certificate's subject, issuer, serial, validity and names.\n"
     "\n"
     "The broker maps a client certificate's CN to its username, which its ACL names\n"
@@ -190,6 +196,39 @@ int run_crl(const std::vector<std::string>& args) {
   return 0;
 }
 
+int run_acl(const std::vector<std::string>& args) {
+  std::string dir;
+  std::string out;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--out" && i + 1 < args.size()) {
+      out = args[++i];
+    } else if (a.rfind("--", 0) == 0 || !dir.empty()) {
+      return usage_error("unexpected argument '" + a + "'");
+    } else {
+      dir = a;
+    }
+  }
+  if (dir.empty()) return usage_error("acl needs DIR");
+  auto options = pki::acl_options_from_index(dir);
+  if (!options) {
+    std::cerr << "aislectl pki acl: " << options.error().message << "\n";
+    return 1;
+  }
+  const std::string text = pki::render_acl(*options);
+  if (out.empty()) {
+    std::cout << text;
+    return 0;
+  }
+  if (auto status = pki::detail::write_file(out, text, 0644); !status) {
+    std::cerr << "aislectl pki acl: " << status.error().message << "\n";
+    return 1;
+  }
+  std::cout << out << ": " << options->collectors.size() << " collectors, "
+            << options->agents.size() << " agents\n";
+  return 0;
+}
+
 int run_pki_command(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << kUsage;
@@ -202,6 +241,7 @@ int run_pki_command(const std::vector<std::string>& args) {
   if (args[0] == "show") return run_show(args);
   if (args[0] == "revoke") return run_revoke(args);
   if (args[0] == "crl") return run_crl(args);
+  if (args[0] == "acl") return run_acl(args);
   return usage_error("unknown subcommand '" + args[0] + "'");
 }
 

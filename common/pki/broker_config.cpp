@@ -1,12 +1,81 @@
 #include "common/pki/broker_config.hpp"
 
+#include <algorithm>
+#include <map>
 #include <sstream>
 
+#include "common/pki/openssl_util.hpp"
 #include "common/pki/pki.hpp"
 #include "common/wire/privacy.hpp"
 #include "common/wire/topics.hpp"
 
 namespace aisle::pki {
+
+namespace {
+
+// The value of `key` ("CN", "OU") in a one-line RFC 2253 subject; "" when absent. Ids and
+// tenants match [A-Za-z0-9.:-], so no value holds an escaped ',' or '='.
+std::string subject_part(const std::string& subject, const std::string& key) {
+  std::size_t start = 0;
+  while (start <= subject.size()) {
+    const std::size_t end = std::min(subject.find(',', start), subject.size());
+    const std::string part = subject.substr(start, end - start);
+    if (part.rfind(key + "=", 0) == 0) return part.substr(key.size() + 1);
+    start = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+Result<AclOptions> acl_options_from_index(const std::string& dir) {
+  auto tenant = read_ca_tenant(dir);
+  if (!tenant) return tenant.error();
+  auto index = detail::read_index(dir);
+  if (!index) return index.error();
+  AclOptions options;
+  options.tenant = *tenant;
+  // Index order is issue order: the newest certificate of a name decides (a re-issued agent
+  // whose old certificate was revoked keeps its rules).
+  struct Identity {
+    std::string kind;
+    std::string subject;
+    bool valid = false;
+  };
+  std::map<std::string, Identity> by_name;
+  std::vector<std::string> order;
+  for (const auto& entry : (*index)["certs"]) {
+    const std::string name = entry.value("name", "");
+    const std::string kind = entry.value("kind", "");
+    if (name.empty() || (kind != "agent" && kind != "collector")) continue;
+    if (!by_name.count(name)) order.push_back(name);
+    by_name[name] = Identity{kind, entry.value("subject", ""), entry.value("status", "") == "valid"};
+  }
+  for (const auto& name : order) {
+    const Identity& identity = by_name[name];
+    if (!identity.valid) continue;
+    const std::string cn = subject_part(identity.subject, "CN");
+    if (identity.kind == "collector") {
+      const std::string prefix = "collector:";
+      if (cn.rfind(prefix, 0) != 0) {
+        return make_error(ErrorCode::kDataLoss, index_path(dir) + ": " + name +
+                                                    " has no collector CN: '" +
+                                                    identity.subject + "'");
+      }
+      options.collectors.push_back(cn.substr(prefix.size()));
+      continue;
+    }
+    const std::string store = subject_part(identity.subject, "OU");
+    const std::string prefix = "agent:" + store + ":";
+    if (store.empty() || cn.rfind(prefix, 0) != 0 || cn.size() == prefix.size()) {
+      return make_error(ErrorCode::kDataLoss, index_path(dir) + ": " + name +
+                                                  " has no agent CN/OU: '" + identity.subject +
+                                                  "'");
+    }
+    options.agents.push_back(BrokerAgent{store, cn.substr(prefix.size())});
+  }
+  return options;
+}
 
 std::string render_acl(const AclOptions& options) {
   const std::string all_agents = "aisle/v1/" + options.tenant + "/+/+";

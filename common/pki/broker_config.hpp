@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "common/result.hpp"
+
 namespace aisle::pki {
 
 struct BrokerAgent {
@@ -31,6 +33,13 @@ struct AclOptions {
   std::vector<std::string> collectors;  // collector names (CN=collector:<name>)
   std::vector<BrokerAgent> agents;      // CN=agent:<store_id>:<agent_id>
 };
+
+// The identities of a CA directory's index.json (common/pki/pki.hpp): the tenant (the CA's O=),
+// every collector and agent whose newest certificate of that name is not revoked (a revoked
+// agent also loses its ACL rules, beside the broker's CRL). Server certificates are not clients.
+// For `aislectl pki acl`, which writes the production broker's acl_file
+// (packaging/mosquitto/README.md). kDataLoss for an index entry it cannot read.
+Result<AclOptions> acl_options_from_index(const std::string& dir);
 
 // The acl_file text: per identity, explicit rules; nothing for anonymous clients.
 //   collector: read  aisle/v1/<tenant>/+/+/events
