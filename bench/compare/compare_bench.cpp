@@ -2,8 +2,8 @@
 // alternative, a Mosquitto bridge with persistence on the gateway (docs/compare.md).
 //
 //   compare_bench [--events N] [--rate R] [--runs K] [--outage S] [--down S] [--settle S]
-//                 [--threads T] [--chunk C] [--scenarios throughput,kill,outage]
-//                 [--variants aisle,diy,diy-tuned] [--dir DIR]
+//                 [--threads T] [--chunk C] [--scenarios throughput,kill,outage,outage-kill]
+//                 [--variants aisle,diy,diy-tuned] [--dir DIR] [--bin-dir DIR]
 //
 // Scenarios, each run `runs` times per variant in a fresh environment:
 //   throughput  N events as fast as the gateway takes them; events/s from the first send until
@@ -12,6 +12,9 @@
 //               gateway Mosquitto) is killed with SIGKILL and started again S_down seconds later.
 //   outage      N events at R events/s; at 30% sent the central broker is stopped (SIGTERM) and
 //               started again `outage` seconds later.
+//   outage-kill both: the central broker stops at 30% sent, the gateway is killed (SIGKILL) at
+//               50% while the backlog sits on it, restarted S_down later, and the central broker
+//               comes back `outage` seconds after it stopped (so outage > 20% of N / R + down).
 // Lost = acknowledged by the gateway (HTTP 202 / PUBACK) but never stored centrally; duplicates
 // = stored more than once. Everything runs on this machine, on loopback.
 #include <httplib.h>
@@ -54,9 +57,10 @@ struct Args {
   int settle_s = 30;  // give up waiting for delivery after this long without progress
   int threads = 4;
   std::size_t chunk = 100;
-  std::vector<std::string> scenarios{"throughput", "kill", "outage"};
+  std::vector<std::string> scenarios{"throughput", "kill", "outage", "outage-kill"};
   std::vector<std::string> variants{"aisle", "diy", "diy-tuned"};
   std::string dir = "compare-bench";
+  std::string bin_dir = AISLE_BINARY_DIR;  // aisle-agent and aisle-collector
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -84,6 +88,7 @@ bool parse_args(int argc, char** argv, Args& args) {
     else if (flag == "--scenarios") args.scenarios = split_list(value);
     else if (flag == "--variants") args.variants = split_list(value);
     else if (flag == "--dir") args.dir = value;
+    else if (flag == "--bin-dir") args.bin_dir = value;
     else return false;
   }
   return args.events > 0 && args.runs > 0 && args.threads > 0 && args.chunk > 0;
@@ -173,6 +178,18 @@ Outcome run_traffic(const Args& args, const std::string& scenario, const StoreTr
     while (sent.load() < total * 3 / 10) std::this_thread::sleep_for(Millis(5));
     faults.stop_central();
     std::this_thread::sleep_for(std::chrono::seconds(args.outage_s));
+    faults.restart_central();
+  } else if (scenario == "outage-kill") {
+    // The store is cut off, a backlog builds on the gateway, and the gateway dies (power cut)
+    // before the link is back: what its persistence holds is all that can still arrive.
+    while (sent.load() < total * 3 / 10) std::this_thread::sleep_for(Millis(5));
+    faults.stop_central();
+    const auto outage_end = SteadyClock::now() + std::chrono::seconds(args.outage_s);
+    while (sent.load() < total / 2) std::this_thread::sleep_for(Millis(5));
+    faults.kill_gateway();
+    std::this_thread::sleep_for(std::chrono::seconds(args.down_s));
+    faults.restart_gateway();
+    std::this_thread::sleep_until(outage_end);
     faults.restart_central();
   }
   producer.join();
@@ -264,7 +281,7 @@ Outcome run_aisle(const Args& args, const std::string& scenario, const StoreTraf
   auto env = fresh_env(dir);
   if (!env) return failure("devenv init: " + env.error().message);
   aisle::ctl::DevEnvUpOptions up;
-  up.bin_dir = AISLE_BINARY_DIR;
+  up.bin_dir = args.bin_dir;
   if (auto s = aisle::ctl::devenv_up(dir, up); !s) {
     (void)aisle::ctl::devenv_down(dir, {});
     return failure("devenv up: " + s.error().message);
@@ -283,7 +300,20 @@ Outcome run_aisle(const Args& args, const std::string& scenario, const StoreTraf
   };
   Faults faults;
   faults.kill_gateway = [&] { (void)aisle::kill9(pid_of("agent-1")); };
-  faults.restart_gateway = [&] { (void)aisle::ctl::devenv_up(dir, up); };
+  // The agent alone, as devenv_up starts it (same command line, log and pid file): devenv_up
+  // would also start the broker, which outage-kill keeps down.
+  faults.restart_gateway = [&] {
+    aisle::SpawnOptions spawn;
+    spawn.argv = {args.bin_dir + "/aisle-agent", "--config",
+                  env->agents[0].config};
+    spawn.log_file = dir + "/log/agent-1.log";
+    spawn.working_dir = dir;
+    auto pid = aisle::spawn(spawn);
+    if (!pid) return;
+    (void)aisle::write_pid_file(dir + "/run/agent-1.pid", *pid);
+    (void)aisle::wait_for_http_ok("127.0.0.1", port_of(env->agents[0].http), "/healthz",
+                                  Millis(20000));
+  };
   faults.stop_central = [&] { (void)aisle::terminate(pid_of("mosquitto"), Millis(5000)); };
   faults.restart_central = [&] { (void)aisle::ctl::devenv_up(dir, up); };
 
@@ -450,8 +480,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: compare_bench [--events N] [--rate R] [--runs K] [--outage S] "
                  "[--down S] [--settle S] [--threads T] [--chunk C] "
-                 "[--scenarios throughput,kill,outage] [--variants aisle,diy,diy-tuned] "
-                 "[--dir DIR]\n");
+                 "[--scenarios throughput,kill,outage,outage-kill] "
+                 "[--variants aisle,diy,diy-tuned] [--dir DIR] [--bin-dir DIR]\n");
     return 2;
   }
   aisle::log::set_level(aisle::log::Level::kError);
