@@ -18,6 +18,7 @@
 // Lost = acknowledged by the gateway (HTTP 202 / PUBACK) but never stored centrally; duplicates
 // = stored more than once. Everything runs on this machine, on loopback.
 #include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -30,7 +31,6 @@
 #include <map>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 #include <unordered_set>
 
 #include "bench/compare/diy_bridge.hpp"
@@ -77,19 +77,32 @@ bool parse_args(int argc, char** argv, Args& args) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) return false;
     const std::string value = argv[++i];
-    if (flag == "--events") args.events = std::stoul(value);
-    else if (flag == "--rate") args.rate = std::stod(value);
-    else if (flag == "--runs") args.runs = std::stoi(value);
-    else if (flag == "--outage") args.outage_s = std::stoi(value);
-    else if (flag == "--down") args.down_s = std::stoi(value);
-    else if (flag == "--settle") args.settle_s = std::stoi(value);
-    else if (flag == "--threads") args.threads = std::stoi(value);
-    else if (flag == "--chunk") args.chunk = std::stoul(value);
-    else if (flag == "--scenarios") args.scenarios = split_list(value);
-    else if (flag == "--variants") args.variants = split_list(value);
-    else if (flag == "--dir") args.dir = value;
-    else if (flag == "--bin-dir") args.bin_dir = value;
-    else return false;
+    if (flag == "--events")
+      args.events = std::stoul(value);
+    else if (flag == "--rate")
+      args.rate = std::stod(value);
+    else if (flag == "--runs")
+      args.runs = std::stoi(value);
+    else if (flag == "--outage")
+      args.outage_s = std::stoi(value);
+    else if (flag == "--down")
+      args.down_s = std::stoi(value);
+    else if (flag == "--settle")
+      args.settle_s = std::stoi(value);
+    else if (flag == "--threads")
+      args.threads = std::stoi(value);
+    else if (flag == "--chunk")
+      args.chunk = std::stoul(value);
+    else if (flag == "--scenarios")
+      args.scenarios = split_list(value);
+    else if (flag == "--variants")
+      args.variants = split_list(value);
+    else if (flag == "--dir")
+      args.dir = value;
+    else if (flag == "--bin-dir")
+      args.bin_dir = value;
+    else
+      return false;
   }
   return args.events > 0 && args.runs > 0 && args.threads > 0 && args.chunk > 0;
 }
@@ -109,10 +122,10 @@ struct Outcome {
   bool ok = false;
   std::string error;
   std::size_t accepted = 0;
-  double accept_rate = 0;   // events/s acknowledged by the gateway, producer side
-  double stored_rate = 0;   // events/s from the first send until the last store
-  double deliver_s = 0;     // first send until the last stored event
-  std::size_t stored = 0;   // distinct accepted events stored centrally
+  double accept_rate = 0;  // events/s acknowledged by the gateway, producer side
+  double stored_rate = 0;  // events/s from the first send until the last store
+  double deliver_s = 0;    // first send until the last stored event
+  std::size_t stored = 0;  // distinct accepted events stored centrally
   std::size_t lost = 0;
   std::size_t duplicates = 0;      // extra arrivals stored centrally
   std::size_t unacked_stored = 0;  // not acknowledged to the producer, stored anyway
@@ -224,8 +237,10 @@ void account(const StoreTraffic& traffic, const std::vector<std::uint8_t>& accep
     const std::uint32_t n = it == counts.end() ? 0 : it->second;
     if (n > 1) outcome.duplicates += n - 1;
     if (accepted[i]) {
-      if (n == 0) ++outcome.lost;
-      else ++outcome.stored;
+      if (n == 0)
+        ++outcome.lost;
+      else
+        ++outcome.stored;
     } else if (n > 0) {
       ++outcome.unacked_stored;
     }
@@ -304,8 +319,7 @@ Outcome run_aisle(const Args& args, const std::string& scenario, const StoreTraf
   // would also start the broker, which outage-kill keeps down.
   faults.restart_gateway = [&] {
     aisle::SpawnOptions spawn;
-    spawn.argv = {args.bin_dir + "/aisle-agent", "--config",
-                  env->agents[0].config};
+    spawn.argv = {args.bin_dir + "/aisle-agent", "--config", env->agents[0].config};
     spawn.log_file = dir + "/log/agent-1.log";
     spawn.working_dir = dir;
     auto pid = aisle::spawn(spawn);
@@ -318,9 +332,9 @@ Outcome run_aisle(const Args& args, const std::string& scenario, const StoreTraf
   faults.restart_central = [&] { (void)aisle::ctl::devenv_up(dir, up); };
 
   std::vector<std::uint8_t> accepted;
-  Outcome outcome = run_traffic(args, scenario, traffic,
-                                http_senders("127.0.0.1", port_of(env->agents[0].http)), faults,
-                                stored_now, accepted);
+  Outcome outcome =
+      run_traffic(args, scenario, traffic, http_senders("127.0.0.1", port_of(env->agents[0].http)),
+                  faults, stored_now, accepted);
   if (auto metrics = collector.Get("/metrics"); metrics && metrics->status == 200) {
     outcome.redelivered = metric_sum(metrics->body, "aisle_collector_duplicates_total");
   }
@@ -346,8 +360,8 @@ Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffi
                 const std::string& dir, bool tuned) {
   auto env = fresh_env(dir);
   if (!env) return failure("devenv init: " + env.error().message);
-  const std::string topic = aisle::wire::events_topic(
-      {env->tenant, env->agents[0].store_id, env->agents[0].agent_id});
+  const std::string topic =
+      aisle::wire::events_topic({env->tenant, env->agents[0].store_id, env->agents[0].agent_id});
   std::string central_config = env->mosquitto_config;
   if (tuned) {
     // What a DIY operator would also have to raise at the centre: the sink's queue (default 1000
@@ -359,8 +373,8 @@ Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffi
         << "\n";
     if (!out) return failure("cannot write " + central_config);
   }
-  OwnedProcess central{{mosquitto_binary(), "-c", central_config},
-                       dir + "/log/mosquitto.log", env->mqtt_port};
+  OwnedProcess central{
+      {mosquitto_binary(), "-c", central_config}, dir + "/log/mosquitto.log", env->mqtt_port};
   if (auto s = central.start(); !s) return failure("central broker: " + s.error().message);
 
   GatewayBrokerOptions gateway_options;
@@ -398,7 +412,8 @@ Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffi
   DiySink sink(sink_options, topic, dir + "/data/sink.db");
   if (auto s = sink.start(); !s) return failure("sink: " + s.error().message);
 
-  OwnedProcess gateway{{mosquitto_binary(), "-c", *config}, gateway_options.dir + "/gateway.out",
+  OwnedProcess gateway{{mosquitto_binary(), "-c", *config},
+                       gateway_options.dir + "/gateway.out",
                        gateway_options.port};
   if (auto s = gateway.start(); !s) return failure("gateway broker: " + s.error().message);
   std::this_thread::sleep_for(std::chrono::seconds(2));  // the bridge and the sink connect
@@ -409,11 +424,10 @@ Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffi
   faults.stop_central = [&] { central.stop(); };
   faults.restart_central = [&] { (void)central.start(); };
   std::vector<std::uint8_t> accepted;
-  Outcome outcome =
-      run_traffic(args, scenario, traffic,
-                  mqtt_senders("tcp://127.0.0.1:" + std::to_string(gateway_options.port), topic,
-                               Millis(5000)),
-                  faults, [&] { return static_cast<std::size_t>(sink.distinct()); }, accepted);
+  Outcome outcome = run_traffic(
+      args, scenario, traffic,
+      mqtt_senders("tcp://127.0.0.1:" + std::to_string(gateway_options.port), topic, Millis(5000)),
+      faults, [&] { return static_cast<std::size_t>(sink.distinct()); }, accepted);
   gateway.stop();
   sink.stop();
   central.stop();
@@ -440,12 +454,14 @@ std::string per_run(const std::vector<Outcome>& outcomes, Get get) {
   return out;
 }
 
-void print_table(const Args& args, const std::map<std::pair<std::string, std::string>,
-                                                  std::vector<Outcome>>& results) {
-  std::printf("\n| scenario | gateway | accepted/s at the gateway (median) | stored/s end to end "
-              "(median) | last event stored after (median) | accepted (per run) | lost (per "
-              "run) | duplicates stored (per run) | stored though not acknowledged (per run) | "
-              "redeliveries dropped by the collector (per run) |\n");
+void print_table(
+    const Args& args,
+    const std::map<std::pair<std::string, std::string>, std::vector<Outcome>>& results) {
+  std::printf(
+      "\n| scenario | gateway | accepted/s at the gateway (median) | stored/s end to end "
+      "(median) | last event stored after (median) | accepted (per run) | lost (per "
+      "run) | duplicates stored (per run) | stored though not acknowledged (per run) | "
+      "redeliveries dropped by the collector (per run) |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& scenario : args.scenarios) {
     for (const auto& variant : args.variants) {
@@ -458,9 +474,8 @@ void print_table(const Args& args, const std::map<std::pair<std::string, std::st
         stored.push_back(o.stored_rate);
         deliver.push_back(o.deliver_s);
       }
-      std::printf("| %s | %s | %.0f | %.0f | %.1f s | %s | %s | %s | %s | %s |\n",
-                  scenario.c_str(), variant.c_str(), median(accept), median(stored),
-                  median(deliver),
+      std::printf("| %s | %s | %.0f | %.0f | %.1f s | %s | %s | %s | %s | %s |\n", scenario.c_str(),
+                  variant.c_str(), median(accept), median(stored), median(deliver),
                   per_run(it->second, [](const Outcome& o) { return o.accepted; }).c_str(),
                   per_run(it->second, [](const Outcome& o) { return o.lost; }).c_str(),
                   per_run(it->second, [](const Outcome& o) { return o.duplicates; }).c_str(),
@@ -486,11 +501,11 @@ int main(int argc, char** argv) {
   }
   aisle::log::set_level(aisle::log::Level::kError);
   const std::string root = std::filesystem::absolute(args.dir).string();
-  std::printf("compare_bench: %zu events per run, %.0f events/s in kill/outage, %d runs, "
-              "%d producer threads x %zu events per POST/window, kill at 40%% (down %d s), "
-              "central outage at 30%% (%d s)\n",
-              args.events, args.rate, args.runs, args.threads, args.chunk, args.down_s,
-              args.outage_s);
+  std::printf(
+      "compare_bench: %zu events per run, %.0f events/s in kill/outage, %d runs, "
+      "%d producer threads x %zu events per POST/window, kill at 40%% (down %d s), "
+      "central outage at 30%% (%d s)\n",
+      args.events, args.rate, args.runs, args.threads, args.chunk, args.down_s, args.outage_s);
   std::map<std::pair<std::string, std::string>, std::vector<Outcome>> results;
   for (int run = 1; run <= args.runs; ++run) {
     auto traffic = make_store_traffic(args.events, "store-1", AISLE_SCHEMAS_SOURCE_DIR "/examples");
@@ -502,17 +517,21 @@ int main(int argc, char** argv) {
       for (const auto& variant : args.variants) {
         const std::string dir = root + "/" + variant + "-" + scenario;
         Outcome outcome;
-        if (variant == "aisle") outcome = run_aisle(args, scenario, *traffic, dir);
-        else if (variant == "diy") outcome = run_diy(args, scenario, *traffic, dir, false);
-        else if (variant == "diy-tuned") outcome = run_diy(args, scenario, *traffic, dir, true);
-        else outcome = failure("unknown variant " + variant);
+        if (variant == "aisle")
+          outcome = run_aisle(args, scenario, *traffic, dir);
+        else if (variant == "diy")
+          outcome = run_diy(args, scenario, *traffic, dir, false);
+        else if (variant == "diy-tuned")
+          outcome = run_diy(args, scenario, *traffic, dir, true);
+        else
+          outcome = failure("unknown variant " + variant);
         if (outcome.ok) {
-          std::printf("run %d %-10s %-9s accepted %zu (%.0f/s) stored %zu (%.0f/s, last after "
-                      "%.1f s) lost %zu duplicates %zu unacked-stored %zu redelivered %ld\n",
-                      run, scenario.c_str(), variant.c_str(), outcome.accepted,
-                      outcome.accept_rate, outcome.stored, outcome.stored_rate,
-                      outcome.deliver_s, outcome.lost, outcome.duplicates,
-                      outcome.unacked_stored, outcome.redelivered);
+          std::printf(
+              "run %d %-10s %-9s accepted %zu (%.0f/s) stored %zu (%.0f/s, last after "
+              "%.1f s) lost %zu duplicates %zu unacked-stored %zu redelivered %ld\n",
+              run, scenario.c_str(), variant.c_str(), outcome.accepted, outcome.accept_rate,
+              outcome.stored, outcome.stored_rate, outcome.deliver_s, outcome.lost,
+              outcome.duplicates, outcome.unacked_stored, outcome.redelivered);
         } else {
           std::printf("run %d %-10s %-9s FAILED: %s\n", run, scenario.c_str(), variant.c_str(),
                       outcome.error.c_str());

@@ -59,7 +59,9 @@ Result<std::string> write_gateway_config(const GatewayBrokerOptions& o) {
 DiySink::DiySink(mqtt::ClientOptions options, std::string topic, std::string db_path)
     : options_(std::move(options)), topic_(std::move(topic)), db_path_(std::move(db_path)) {}
 
-DiySink::~DiySink() { stop(); }
+DiySink::~DiySink() {
+  stop();
+}
 
 Status DiySink::start() {
   auto db = collector::SqliteDb::open(db_path_);

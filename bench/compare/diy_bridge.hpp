@@ -25,8 +25,8 @@
 namespace aisle::bench::compare {
 
 struct GatewayBrokerOptions {
-  std::string dir;  // holds mosquitto.conf, data/ (persistence) and gateway.log
-  int port = 0;     // plain MQTT listener on 127.0.0.1 for the store's producers
+  std::string dir;           // holds mosquitto.conf, data/ (persistence) and gateway.log
+  int port = 0;              // plain MQTT listener on 127.0.0.1 for the store's producers
   std::string central_host;  // the central broker's TLS listener
   int central_port = 0;
   std::string ca_file, cert_file, key_file;  // the bridge's TLS identity (a store agent's)

@@ -89,8 +89,8 @@ class MqttSender final : public ChunkSender {
     const auto deadline = SteadyClock::now() + ack_timeout_;
     for (auto& [index, token] : tokens) {
       try {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - SteadyClock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
         if (left.count() > 0 && token->wait_for(left) && token->get_return_code() == 0) {
           accepted[index] = 1;
         }
@@ -140,9 +140,9 @@ DriveResult drive(const StoreTraffic& traffic, const SenderFactory& factory,
         if (options.rate > 0) {
           // Chunk k is due when the whole stream, at `rate`, has reached its first event.
           std::this_thread::sleep_until(
-              started + std::chrono::duration_cast<SteadyClock::duration>(
-                            std::chrono::duration<double>(static_cast<double>(first) /
-                                                          options.rate)));
+              started +
+              std::chrono::duration_cast<SteadyClock::duration>(
+                  std::chrono::duration<double>(static_cast<double>(first) / options.rate)));
         }
         sent += count;
         // Each thread writes only its own chunks' flags: no two threads touch one element.
