@@ -43,6 +43,11 @@ Result<std::unique_ptr<RecsStack>> RecsStack::open(const json& section, RecsStac
       std::make_shared<recs::ItemKnn>(models->item_knn),
       std::make_shared<recs::SessionKnn>("vsknn", models->session_knn),
       std::make_shared<recs::Popularity>(models->popularity)};
+  if (models->als.enabled) {
+    // Matrix factorization: served from snapshots its own thread retrains (start()).
+    s->als_ = std::make_shared<recs::AlsRecommender>(models->als, &d.metrics);
+    sources.push_back(s->als_);
+  }
   profiles::ProfileService* profile_service = &d.profiles;
   s->service_ = std::make_unique<recs::RecommendationService>(
       *options, std::move(sources), s->catalog_.get(),
@@ -61,6 +66,7 @@ Result<std::unique_ptr<RecsStack>> RecsStack::open(const json& section, RecsStac
 RecsStack::~RecsStack() { stop(); }
 
 void RecsStack::start() {
+  if (als_) als_->start();
   RecsStackDeps* d = &deps_;
   service_->start_snapshot_publisher(
       [d](const std::string& store_id, const std::string& payload) -> Status {
@@ -79,6 +85,7 @@ void RecsStack::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (service_) service_->stop();
+  if (als_) als_->stop();
 }
 
 void RecsStack::register_routes(http::HttpServer& server, const ApiKeys& keys) {
@@ -97,6 +104,12 @@ void RecsStack::on_events(const std::vector<profiles::ProfiledEvent>& events) {
   service_->on_events(events);
 }
 void RecsStack::on_merge(const profiles::MergeRecord& merge) { service_->on_merge(merge); }
-void RecsStack::on_erase(const profiles::ErasedProfile& erased) { service_->on_erase(erased); }
+void RecsStack::on_erase(const profiles::ErasedProfile& erased) {
+  service_->on_erase(erased);
+  if (als_) {
+    als_->forget(erased.profile_id);
+    for (const std::string& merged : erased.merged_profile_ids) als_->forget(merged);
+  }
+}
 
 }  // namespace aisle::collector

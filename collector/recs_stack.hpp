@@ -1,6 +1,6 @@
 // RecsStack: the collector's recommendations composed from the `recs` config section
 // (docs/recommendations.md, docs/recommendation-models.md) — the streaming models (item-kNN,
-// V-SKNN, popularity), the catalog, the recommendation service with its blender, attribution
+// V-SKNN, popularity; ALS when recs.models.als.enabled, retrained on its own thread), the catalog, the recommendation service with its blender, attribution
 // and experiments, and the periodic store snapshots pushed to agents for offline serving. The
 // Collector owns one, hands it profiled events (a ProfileListener of the PrivacyStack) and
 // registers its routes.
@@ -16,6 +16,7 @@
 #include "collector/api/api_keys.hpp"
 #include "collector/profiles/profile_listener.hpp"
 #include "collector/profiles/profile_service.hpp"
+#include "collector/recs/models/als_model.hpp"
 #include "collector/recs/serving/catalog.hpp"
 #include "collector/recs/serving/recommendation_service.hpp"
 #include "collector/recs/serving/recs_options.hpp"
@@ -46,7 +47,7 @@ class RecsStack final : public profiles::ProfileListener {
                                                  RecsStackDeps deps);
   ~RecsStack() override;
 
-  void start();  // the snapshot publisher
+  void start();  // the snapshot publisher, and the ALS retrain thread when ALS is enabled
   void stop();
 
   // /v1/catalog/items..., /v1/recommendations..., /v1/experiments..., /v1/recs/snapshot
@@ -59,6 +60,8 @@ class RecsStack final : public profiles::ProfileListener {
   void on_erase(const profiles::ErasedProfile& erased) override;
 
   recs::RecommendationService& service() { return *service_; }
+  // The ALS source ("als"), null unless recs.models.als.enabled.
+  recs::AlsRecommender* als() { return als_.get(); }
 
  private:
   explicit RecsStack(RecsStackDeps deps) : deps_(std::move(deps)) {}
@@ -66,6 +69,7 @@ class RecsStack final : public profiles::ProfileListener {
   RecsStackDeps deps_;
   recs::RecsOptions options_;
   std::unique_ptr<recs::Catalog> catalog_;
+  std::shared_ptr<recs::AlsRecommender> als_;
   std::unique_ptr<recs::RecommendationService> service_;
   bool stopped_ = false;
 };

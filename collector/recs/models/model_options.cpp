@@ -193,7 +193,49 @@ Result<PopularityOptions> parse_popularity(const std::string& path, const nlohma
   return options;
 }
 
+Result<AlsOptions> parse_als(const std::string& path, const nlohmann::json& j) {
+  SectionReader reader(path, j);
+  AlsOptions options;
+  options.enabled = reader.get_bool("enabled", options.enabled);
+  options.weights = reader.get_weights("weights");
+  options.factors = reader.get_size("factors", options.factors, 2, 256);
+  options.iterations = reader.get_size("iterations", options.iterations, 1, 100);
+  options.regularization =
+      reader.get_double("regularization", options.regularization, 1e-6, 1e6);
+  options.alpha = reader.get_double("alpha", options.alpha, 0, 1e6);
+  options.seed = reader.get_size("seed", options.seed, 0, kBig);
+  options.retrain_interval_ms =
+      reader.get_duration_ms("retrain_interval", options.retrain_interval_ms);
+  options.fold_in_interval_ms =
+      reader.get_duration_ms("fold_in_interval", options.fold_in_interval_ms);
+  if (options.retrain_interval_ms < 1000) {
+    reader.fail("retrain_interval", "must be at least 1s");
+  }
+  if (options.fold_in_interval_ms < 1000) {
+    reader.fail("fold_in_interval", "must be at least 1s");
+  }
+  options.min_interactions = reader.get_size("min_interactions", options.min_interactions, 1, kBig);
+  options.max_users = reader.get_size("max_users", options.max_users, 1, kBig);
+  options.max_user_items = reader.get_size("max_user_items", options.max_user_items, 1, 100'000);
+  options.max_items = reader.get_size("max_items", options.max_items, 1, kBig);
+  options.max_folded_items =
+      reader.get_size("max_folded_items", options.max_folded_items, 0, 1'000'000);
+  options.fold_in_users_per_item =
+      reader.get_size("fold_in_users_per_item", options.fold_in_users_per_item, 1, 100'000);
+  options.context_items = reader.get_size("context_items", options.context_items, 1, 1'000);
+  options.hnsw_m = reader.get_size("hnsw_m", options.hnsw_m, 2, 100);
+  options.hnsw_ef_construction =
+      reader.get_size("hnsw_ef_construction", options.hnsw_ef_construction, 10, 10'000);
+  options.hnsw_ef_search = reader.get_size("hnsw_ef_search", options.hnsw_ef_search, 10, 10'000);
+  if (auto status = reader.finish(); !status) return status.error();
+  return options;
+}
+
 }  // namespace
+
+Result<AlsOptions> parse_als_options(const nlohmann::json& section) {
+  return parse_als("recs.models.als", section);
+}
 
 Result<SessionKnnOptions> parse_session_knn_options(const nlohmann::json& section) {
   return parse_session_knn("recs.models.session_knn", section);
@@ -211,6 +253,7 @@ Result<RecsModelsOptions> parse_recs_models_options(const nlohmann::json& sectio
   const nlohmann::json* session_knn = reader.get_object("session_knn");
   const nlohmann::json* item_knn = reader.get_object("item_knn");
   const nlohmann::json* popularity = reader.get_object("popularity");
+  const nlohmann::json* als = reader.get_object("als");
   if (auto status = reader.finish(); !status) return status.error();
   if (session_knn != nullptr) {
     auto parsed = parse_session_knn_options(*session_knn);
@@ -226,6 +269,11 @@ Result<RecsModelsOptions> parse_recs_models_options(const nlohmann::json& sectio
     auto parsed = parse_popularity_options(*popularity);
     if (!parsed) return parsed.error();
     options.popularity = std::move(parsed).value();
+  }
+  if (als != nullptr) {
+    auto parsed = parse_als_options(*als);
+    if (!parsed) return parsed.error();
+    options.als = std::move(parsed).value();
   }
   return options;
 }

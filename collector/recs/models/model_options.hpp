@@ -80,17 +80,48 @@ struct PopularityOptions {
   double category_weight = 0.5;
 };
 
+// Matrix factorization for implicit feedback: ALS with confidence weighting (Hu, Koren &
+// Volinsky 2008), exact per-row Cholesky solves, retrained in the background, new sessions and
+// items folded in between retrains, item vectors in an HNSW index (als_model.hpp).
+struct AlsOptions {
+  // The collector runs the model only when set: a retrain costs a core for seconds to minutes.
+  bool enabled = false;
+  KindWeights weights;              // r_ui sums these over a user's interactions with an item
+  std::size_t factors = 32;         // k
+  std::size_t iterations = 10;      // alternating sweeps (users, then items) per retrain
+  double regularization = 0.1;      // lambda (> 0: every solve is positive definite)
+  double alpha = 10;                // confidence c_ui = 1 + alpha * r_ui
+  std::uint64_t seed = 42;          // initial factors and the HNSW levels: same log, same model
+  std::int64_t retrain_interval_ms = 3600LL * 1000;  // background retrain period
+  std::int64_t fold_in_interval_ms = 60LL * 1000;    // new items folded in between retrains
+  std::size_t min_interactions = 100;  // logged (user, item) pairs before a first model is trained
+  // The interaction log retrains read: users are profiles (anonymous sessions when no profile).
+  std::size_t max_users = 1'000'000;   // oldest user evicted beyond this
+  std::size_t max_user_items = 200;    // distinct items per user (oldest replaced)
+  std::size_t max_items = 1'000'000;   // distinct items; interactions with more are dropped
+  std::size_t max_folded_items = 10'000;  // new items folded in between two retrains
+  std::size_t fold_in_users_per_item = 256;  // users a new item's fold-in remembers (first seen)
+  std::size_t context_items = 20;      // last session items a request folds in
+  // HNSW (hnswlib, inner product) over the item vectors.
+  std::size_t hnsw_m = 16;
+  std::size_t hnsw_ef_construction = 200;
+  std::size_t hnsw_ef_search = 100;
+};
+
 struct RecsModelsOptions {
   SessionKnnOptions session_knn;
   ItemKnnOptions item_knn;
   PopularityOptions popularity;
+  AlsOptions als;
 };
 
-// Parses the `recs.models` section: {"session_knn": {...}, "item_knn": {...}, "popularity": {...}}.
+// Parses the `recs.models` section:
+// {"session_knn": {...}, "item_knn": {...}, "popularity": {...}, "als": {...}}.
 // Unknown keys and out-of-range values are errors naming the key path and the bound.
 Result<RecsModelsOptions> parse_recs_models_options(const nlohmann::json& section);
 Result<SessionKnnOptions> parse_session_knn_options(const nlohmann::json& section);
 Result<ItemKnnOptions> parse_item_knn_options(const nlohmann::json& section);
 Result<PopularityOptions> parse_popularity_options(const nlohmann::json& section);
+Result<AlsOptions> parse_als_options(const nlohmann::json& section);
 
 }  // namespace aisle::collector::recs

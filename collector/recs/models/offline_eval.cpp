@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "collector/recs/models/als_model.hpp"
 #include "collector/recs/models/item_knn.hpp"
 #include "collector/recs/models/popularity.hpp"
 #include "collector/recs/models/session_knn.hpp"
@@ -105,6 +106,10 @@ EvalResult evaluate_model(CandidateSource& model, const std::vector<SessionClick
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const SessionClick* a, const SessionClick* b) { return a->at < b->at; });
   for (const SessionClick* click : ordered) model.observe(to_interaction(*click, "train:", false));
+  // A batch-trained model (ALS) trains once the stream is replayed, as its scheduler would.
+  if (auto* als = dynamic_cast<AlsRecommender*>(&model); als != nullptr) {
+    if (auto status = als->retrain_now(); !status) result.train_error = status.error().message;
+  }
   result.train_seconds = seconds_since(train_start);
 
   // Test: drop clicks on unseen items, then sessions shorter than 2; each session in time order.
@@ -168,7 +173,7 @@ EvalResult evaluate_model(CandidateSource& model, const std::vector<SessionClick
 }
 
 std::vector<std::string> eval_strategy_names() {
-  return {"popularity", "item_knn", "sknn", "vsknn", "vsknn_reclick"};
+  return {"popularity", "item_knn", "sknn", "vsknn", "vsknn_reclick", "als"};
 }
 
 RecsModelsOptions default_eval_models_options() {
@@ -178,6 +183,8 @@ RecsModelsOptions default_eval_models_options() {
   options.popularity.category_weight = 0;
   // Tuned on the train split (last day of train_full held out): docs/EVALUATION.md.
   options.session_knn.reclick_weight = 2;
+  // ALS on sessions as users (docs/recommendation-models.md, "ALS": figures and tuning).
+  options.als.min_interactions = 1;
   return options;
 }
 
@@ -206,6 +213,7 @@ Result<std::unique_ptr<CandidateSource>> make_eval_strategy(const std::string& n
     if (options.reclick_weight <= 0) options.reclick_weight = 2;
     return std::unique_ptr<CandidateSource>(new SessionKnn("vsknn_reclick", options));
   }
+  if (name == "als") return std::unique_ptr<CandidateSource>(new AlsRecommender(base.als));
   std::string known;
   for (const std::string& strategy : eval_strategy_names()) known += " " + strategy;
   return make_error(ErrorCode::kInvalidArgument,

@@ -48,6 +48,7 @@ struct EvalResult {
   double micros_per_prediction = 0;
   std::size_t test_clicks_kept = 0;  // after dropping unseen items and sessions < 2
   std::size_t test_sessions_kept = 0;
+  std::string train_error;  // a batch-trained model that could not train ("" when it did)
 };
 
 // The protocol of /work/shared/datasets/README.md: drop test clicks on items never seen in train,
@@ -56,8 +57,9 @@ EvalResult evaluate_model(CandidateSource& model, const std::vector<SessionClick
                           const std::vector<SessionClick>& test, const EvalOptions& options);
 
 // The strategies the evaluation knows, by name: "popularity", "item_knn", "sknn", "vsknn",
-// "vsknn_reclick". Each is one model configured from `base` (the tuned defaults of
-// default_eval_models_options() unless the caller overrides them).
+// "vsknn_reclick", "als" (trained once the train file is replayed). Each is one model configured
+// from `base` (the tuned defaults of default_eval_models_options() unless the caller overrides
+// them).
 std::vector<std::string> eval_strategy_names();
 Result<std::unique_ptr<CandidateSource>> make_eval_strategy(const std::string& name,
                                                             const RecsModelsOptions& base);
