@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/http/guarded_server.hpp"
 #include "common/log.hpp"
 
 namespace aisle::http {
@@ -90,6 +91,8 @@ struct HttpServer::Impl {
   // An httplib::SSLServer when TLS is configured; `tls_error` (declared first: make_server fills
   // it during construction) says why it could not be set up.
   std::string tls_error;
+  // owned_server when it is plain HTTP (declared before it: make_server sets it).
+  GuardedServer* guarded_server = nullptr;
   std::unique_ptr<httplib::Server> owned_server;
   httplib::Server& server;
   std::thread thread;
@@ -126,9 +129,35 @@ struct HttpServer::Impl {
         owned_server(make_server(options, tls_error)),
         server(*owned_server) {}
 
-  static std::unique_ptr<httplib::Server> make_server(const ServerOptions& o,
-                                                      std::string& error) {
-    if (!o.tls()) return std::make_unique<httplib::Server>();
+  // Plain HTTP: the GuardedServer (slow-client protection); TLS: httplib's SSLServer.
+  std::unique_ptr<httplib::Server> make_server(const ServerOptions& o, std::string& error) {
+    if (!o.tls()) {
+      GuardLimits limits;
+      limits.threads = static_cast<std::size_t>(std::max(1, o.threads));
+      limits.max_connections = o.max_connections;
+      limits.max_header_bytes = o.max_header_bytes;
+      limits.max_body_bytes = o.max_body_bytes;
+      limits.header_timeout = o.header_timeout;
+      limits.request_timeout = o.request_timeout;
+      limits.read_timeout = o.read_timeout;
+      limits.write_timeout = o.write_timeout;
+      limits.idle_timeout = o.idle_timeout;
+      limits.max_keep_alive_requests = o.max_keep_alive_requests;
+      auto& open = metrics.gauge("aisle_" + component + "_http_connections_open",
+                                 "HTTP connections open (waiting for a request or being served)");
+      auto guarded = std::make_unique<GuardedServer>(
+          limits,
+          [this](RejectReason reason) {
+            metrics
+                .counter("aisle_" + component + "_http_rejected_total",
+                         "HTTP connections or requests cut off by a limit or timeout",
+                         {{"reason", std::string(reject_reason_name(reason))}})
+                .inc();
+          },
+          [&open](std::ptrdiff_t delta) { open.inc(static_cast<double>(delta)); });
+      guarded_server = guarded.get();
+      return guarded;
+    }
     auto tls = std::make_unique<httplib::SSLServer>(
         o.tls_cert_file.c_str(), o.tls_key_file.c_str(),
         o.tls_client_ca_file.empty() ? nullptr : o.tls_client_ca_file.c_str());
@@ -216,7 +245,10 @@ HttpServer::HttpServer(ServerOptions options, metrics::Registry& metrics, std::s
   impl_->streams_refused = &impl_->metrics.counter(
       "aisle_" + impl_->component + "_http_streams_refused_total",
       "Streamed HTTP requests answered 503 because max_streams were in progress");
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // The GuardedServer brings its own workers.
+  if (!impl_->guarded_server) {
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  }
   server.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         // Last resort: a handler threw. Answer 500 and log; the server keeps running.
@@ -231,12 +263,26 @@ HttpServer::HttpServer(ServerOptions options, metrics::Registry& metrics, std::s
         res.status = 500;
         res.set_content("{\"error\":\"internal error\"}\n", "application/json");
       });
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+  server.set_error_handler([o](const httplib::Request&, httplib::Response& res) {
+    // A body cut off by the guard reaches here as httplib's 400: say what happened.
+    if (const RejectReason* failure = GuardedServer::current_body_failure()) {
+      const bool too_large = *failure == RejectReason::kBodyTooLarge;
+      res.status = too_large ? 413 : 408;
+      res.set_content(
+          too_large ? "{\"error\":\"request body exceeds max_body_bytes (" +
+                          std::to_string(o.max_body_bytes) + ")\"}\n"
+                    : "{\"error\":\"request body not received within request_timeout (" +
+                          std::to_string(o.request_timeout.count()) + " ms) or read_timeout (" +
+                          std::to_string(o.read_timeout.count()) + " ms)\"}\n",
+          "application/json");
+      return;
+    }
     // httplib's own errors (413 over the body limit, 404 no route, 400 bad request line).
     if (!res.body.empty()) return;
     const char* message = res.status == 413   ? "request body exceeds the configured limit"
                           : res.status == 404 ? "no such endpoint"
                           : res.status == 405 ? "method not allowed"
+                          : res.status == 414 ? "request line too long"
                                               : "bad request";
     res.set_content(std::string("{\"error\":\"") + message + "\"}\n", "application/json");
   });
@@ -276,6 +322,7 @@ Status HttpServer::start() {
     }
     bound_port_ = o.port;
   }
+  if (impl_->guarded_server) impl_->guarded_server->widen_backlog();
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
   return ok_status();
 }
@@ -287,6 +334,7 @@ void HttpServer::stop() {
     impl_->server.stop();
     impl_->thread.join();
   }
+  if (impl_->guarded_server) impl_->guarded_server->shutdown();
 }
 
 bool parse_listen_address(std::string_view text, std::string& host, int& port) {

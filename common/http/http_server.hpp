@@ -3,6 +3,9 @@
 // clients, TCP_NODELAY (httplib leaves Nagle on: ~44 ms per request otherwise), a sized worker
 // pool, and per-route request metrics.
 //
+// Slow clients do not hold worker threads: connections wait for a complete request head in one
+// poller thread, and heads, bodies and connection counts are bounded (GuardedServer).
+//
 // Handlers run on the server's worker threads; they must be thread-safe.
 //
 // A handler may answer with a streamed body (Response::stream: Server-Sent Events, long polls):
@@ -31,10 +34,16 @@ struct ServerOptions {
   int port = 0;  // 0 picks a free port (see HttpServer::port())
   int threads = 32;
   std::size_t max_body_bytes = 8 * 1024 * 1024;
-  std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds read_timeout{5000};   // longest silence while reading a body
   std::chrono::milliseconds write_timeout{5000};
   std::chrono::milliseconds idle_timeout{30000};  // keep-alive connections idle longer close
   std::size_t max_keep_alive_requests = 10000;
+  // Against slow and hostile clients (plain HTTP; common/http/guarded_server.hpp). Cut-offs are
+  // counted in aisle_<component>_http_rejected_total{reason}.
+  std::size_t max_connections = 512;      // open at once; one more is answered 503
+  std::size_t max_header_bytes = 65536;   // request line + headers; over: 431
+  std::chrono::milliseconds header_timeout{10000};   // first byte to end of head; over: 408
+  std::chrono::milliseconds request_timeout{60000};  // end of head to end of body; over: 408
   // Streamed responses at once (each holds a worker thread); at most threads - 1, so plain
   // requests always keep a thread. Beyond: 503 with Retry-After.
   std::size_t max_streams = 8;
