@@ -26,21 +26,21 @@ std::string_view IdentifierTable::key(std::uint32_t node) const {
   return std::string_view(arena_).substr(span >> kLengthBits, span & kLengthMask);
 }
 
-std::uint32_t IdentifierTable::find(std::string_view key_text) const {
-  const std::uint32_t hash = hash_of(key_text);
+std::uint32_t IdentifierTable::find(std::string_view key_text, std::uint32_t hash) const {
   for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
     const Slot& slot = slots_[i];
     if (slot.node_plus_one == 0) return kNone;
-    if (slot.hash == hash && key(slot.node_plus_one - 1) == key_text) {
+    if (slot.hash == hash && (slot.span & kLengthMask) == key_text.size() &&
+        std::string_view(arena_).substr(slot.span >> kLengthBits, key_text.size()) == key_text) {
       return slot.node_plus_one - 1;
     }
   }
 }
 
-void IdentifierTable::place(std::uint32_t node, std::uint32_t hash) {
-  std::size_t i = hash & mask_;
+void IdentifierTable::place(const Slot& slot) {
+  std::size_t i = slot.hash & mask_;
   while (slots_[i].node_plus_one != 0) i = (i + 1) & mask_;
-  slots_[i] = Slot{node + 1, hash};
+  slots_[i] = slot;
 }
 
 void IdentifierTable::grow() {
@@ -48,7 +48,7 @@ void IdentifierTable::grow() {
   slots_.assign(old.size() * 2, Slot{});
   mask_ = slots_.size() - 1;
   for (const Slot& slot : old) {
-    if (slot.node_plus_one != 0) place(slot.node_plus_one - 1, slot.hash);
+    if (slot.node_plus_one != 0) place(slot);
   }
 }
 
@@ -59,7 +59,7 @@ void IdentifierTable::insert(std::string_view key_text, std::uint32_t node) {
   const std::uint64_t length = std::min<std::uint64_t>(key_text.size(), kLengthMask);
   spans_[node] = (std::uint64_t{arena_.size()} << kLengthBits) | length;
   arena_.append(key_text.substr(0, length));
-  place(node, hash_of(key(node)));
+  place(Slot{node + 1, hash_of(key(node)), spans_[node]});
   ++size_;
 }
 

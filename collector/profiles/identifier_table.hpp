@@ -3,8 +3,10 @@
 //
 // Compact by design (docs/profiles.md, "Memory"): keys are concatenated in one arena, nodes keep
 // an 8-byte (offset, length), and the hash table is open addressing with linear probing over
-// 8-byte slots (node id + 32-bit hash, so probes rarely compare keys). About 8 bytes of table,
-// 8 bytes of offset and the key's bytes per identifier.
+// 16-byte slots (node id + 32-bit hash, so probes rarely compare keys, + the key's offset and
+// length, so a hit reads the slot and the key's bytes: two cache misses instead of three at 10 M
+// identifiers). About 23 bytes of table (at the 0.7 load factor), 8 bytes of offset and the key's
+// bytes per identifier.
 //
 // Not thread-safe: the owner (IdentityGraph) serializes writers against readers.
 #pragma once
@@ -23,7 +25,12 @@ class IdentifierTable {
   IdentifierTable();
 
   // The node of `key`, kNone when absent.
-  std::uint32_t find(std::string_view key) const;
+  std::uint32_t find(std::string_view key) const { return find(key, hash_of(key)); }
+  // The same with the key's hash_of() computed beforehand: a caller that resolves several keys
+  // hashes them all and prefetch()es their slots first, so their cache misses overlap.
+  std::uint32_t find(std::string_view key, std::uint32_t hash) const;
+  static std::uint32_t hash_of(std::string_view key);
+  void prefetch(std::uint32_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
   // Adds `key` as `node`. The caller guarantees the key is absent and the node id unused; node ids
   // are dense but may have holes (erased nodes are not reused within a process).
   void insert(std::string_view key, std::uint32_t node);
@@ -42,10 +49,10 @@ class IdentifierTable {
   struct Slot {
     std::uint32_t node_plus_one = 0;  // 0 = empty
     std::uint32_t hash = 0;
+    std::uint64_t span = 0;  // a copy of spans_[node]
   };
-  static std::uint32_t hash_of(std::string_view key);
   void grow();
-  void place(std::uint32_t node, std::uint32_t hash);
+  void place(const Slot& slot);
 
   std::vector<Slot> slots_;
   std::size_t mask_ = 0;

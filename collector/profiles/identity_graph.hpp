@@ -225,6 +225,8 @@ class IdentityGraph {
   std::vector<Separation> separations_;
   std::mt19937_64 random_;
   std::string key_buffer_;
+  std::vector<std::string> key_buffers_;       // resolve() scratch: one "type:value" per identifier
+  std::vector<std::uint32_t> key_hashes_;      // and its IdentifierTable::hash_of
 };
 
 // "type:value" split at the first ':'; false when there is none or either side is empty.
