@@ -1,6 +1,7 @@
 #include "collector/profiles/profile_service.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <limits>
 #include <set>
@@ -36,6 +37,7 @@ Result<SqliteDb> open_writer(const ProfileServiceOptions& options) {
   settings.journal_size_limit_bytes = kJournalSizeLimitBytes;
   settings.cache_kib = kCacheKiB;
   settings.busy_timeout_ms = options.busy_timeout_ms;
+  settings.startup_check = options.corruption.startup_check;
   auto db = open_wal_writer(options.path, settings);
   if (!db) return db.error();
   if (auto status = migrate_profile_store_schema(*db); !status) return status.error();
@@ -451,6 +453,17 @@ Result<std::unique_ptr<ProfileService>> ProfileService::open(ProfileServiceOptio
     return make_error(ErrorCode::kInvalidArgument, "profile store: path is empty");
   }
   if (auto valid = options.rules.validate(); !valid) return valid.error();
+  const CorruptStoreReport report{"profiles", "aisle_collector_store_corrupt_total", &metrics,
+                                  &kLog, clock};
+  const std::function<Result<std::unique_ptr<ProfileService>>()> attempt = [&] {
+    return open_once(options, clock, metrics);
+  };
+  return open_or_move_aside(options.path, options.corruption, report, attempt);
+}
+
+Result<std::unique_ptr<ProfileService>> ProfileService::open_once(ProfileServiceOptions options,
+                                                                  ClockPtr clock,
+                                                                  metrics::Registry& metrics) {
   auto impl = std::make_unique<Impl>(std::move(options), std::move(clock), metrics);
   auto writer = open_writer(impl->options);
   if (!writer) return writer.error();
@@ -532,6 +545,14 @@ std::optional<ConsentFlags> ProfileService::consent_of(std::string_view type,
   const std::uint32_t slot = impl_->graph->profile_of(impl_->graph->node(type, value));
   if (slot == kNoProfile) return std::nullopt;
   return impl_->graph->consent(slot);
+}
+
+std::optional<ConsentFlags> ProfileService::consent_of_profile(std::string_view profile_id) const {
+  std::shared_lock lock(impl_->graph_mutex);
+  const IdentityGraph& g = *impl_->graph;
+  const std::uint32_t slot = g.live_profile(g.slot_of(profile_id));
+  if (slot == kNoProfile) return std::nullopt;
+  return g.consent(slot);
 }
 
 std::uint64_t ProfileService::consent_version() const {

@@ -27,6 +27,7 @@
 #include "collector/profiles/profile_types.hpp"
 #include "collector/store/sqlite_db.hpp"
 #include "common/clock.hpp"
+#include "common/corrupt_store.hpp"
 #include "common/metrics.hpp"
 #include "common/wire/privacy.hpp"
 
@@ -50,6 +51,9 @@ struct ProfileServiceOptions {
   // with the events. 0 = with every apply().
   std::int64_t seen_flush_interval_ms = 60000;
   int busy_timeout_ms = 5000;
+  // A file found corrupt or truncated at open: moved aside and a fresh store opened, or refused
+  // (docs/storage.md). Counted in aisle_collector_store_corrupt_total{store="profiles"}.
+  CorruptStorePolicy corruption{OnCorrupt::kMoveAside, StartupCheck::kHeader};
 };
 
 class ProfileService {
@@ -90,6 +94,9 @@ class ProfileService {
                                     const std::string& actor);
   // The consent of an identifier's profile; nullopt when the identifier is unknown.
   std::optional<ConsentFlags> consent_of(std::string_view type, std::string_view value) const;
+  // The consent of a profile (a merged-away id follows to its survivor), from memory: the
+  // recommendation path asks per request and must not read SQLite. nullopt when unknown or erased.
+  std::optional<ConsentFlags> consent_of_profile(std::string_view profile_id) const;
   std::uint64_t consent_version() const;
   // Per identifier, the latest change with a version above `version`, in version order. A page
   // never ends inside a version (it may exceed `limit` to finish one).
@@ -104,6 +111,11 @@ class ProfileService {
   std::size_t graph_memory_bytes() const;
 
  private:
+  // One attempt of open() (no corruption handling).
+  static Result<std::unique_ptr<ProfileService>> open_once(ProfileServiceOptions options,
+                                                           ClockPtr clock,
+                                                           metrics::Registry& metrics);
+
   struct Impl;
   explicit ProfileService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -255,6 +255,17 @@ TEST_CASE("profile service: consent per purpose, latest occurred_at wins, versio
   REQUIRE(older_api.ok());
   CHECK_FALSE(older_api->changed);
   CHECK(f.service().consent_version() == 4);
+  // The in-memory view by profile id (the recommendation path) says the same as the stored state.
+  const auto by_profile = f.service().consent_of_profile(f.profile("user_id", "u"));
+  REQUIRE(by_profile);
+  CHECK(by_profile->analytics == ConsentState::kDenied);
+  CHECK(by_profile->marketing == ConsentState::kDenied);
+  auto view = f.service().get(f.profile("user_id", "u"));
+  REQUIRE(view.ok());
+  REQUIRE(*view);
+  CHECK(aisle::collector::profiles::consent_flags((*view)->state).analytics ==
+        by_profile->analytics);
+  CHECK_FALSE(f.service().consent_of_profile("00000000-0000-7000-8000-000000000000"));
   auto since = f.service().consent_changes_since(2, 100);
   REQUIRE(since.ok());
   REQUIRE(since->size() == 2);
