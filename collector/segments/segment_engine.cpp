@@ -34,7 +34,7 @@ const Condition* find_ref(const Condition& c, NodeKind kind, const std::string& 
 }  // namespace
 
 SegmentEngine::Impl::Impl(SegmentOptions o, SegmentEngineDeps d, std::unique_ptr<SegmentStore> s)
-    : options(std::move(o)), deps(std::move(d)), store(std::move(s)), uuids(deps.clock) {
+    : options(std::move(o)), deps(std::move(d)), store(std::move(s)) {
   metrics::Registry& m = *deps.metrics;
   events = &m.counter("aisle_collector_segments_events_total",
                       "Profiled events that updated segment window state");
@@ -339,6 +339,7 @@ void SegmentEngine::Impl::finish_job(BackfillJob& job, UnixMillis now) {
   for (std::uint32_t h : handles) {
     if (live.at(h).used) reschedule(h, now);
   }
+  publish_metrics();
   log.info("segment backfill done", {{"reason", job.reason},
                                      {"segments", job.targets.size()},
                                      {"profiles", job.shadow.size()}});
@@ -430,15 +431,9 @@ Result<std::unique_ptr<SegmentEngine>> SegmentEngine::open(SegmentOptions option
   for (const auto& m : *members) {
     auto it = d.slots.find(m.segment_id);
     if (it == d.slots.end() || !d.segments[it->second]->active) continue;
-    Segment& seg = *d.segments[it->second];
-    seg.members[m.profile_id] = Member{m.entered_at, m.version};
-    ProfileEntry& p = d.live.at(d.live.find_or_add(m.profile_id));
-    p.member_of.insert(std::lower_bound(p.member_of.begin(), p.member_of.end(), it->second),
-                       it->second);
+    d.add_member(it->second, d.live.find_or_add(m.profile_id), m.version, m.entered_at);
   }
-  for (auto& seg : d.segments) {
-    if (seg->size_gauge) seg->size_gauge->set(static_cast<double>(seg->members.size()));
-  }
+  d.publish_metrics();
   const UnixMillis now = d.deps.clock->now_unix_ms();
   if (d.deps.replay && !active.empty()) {
     d.queue_job(active, "start", now);  // serves persisted membership until it is done
@@ -564,6 +559,7 @@ void SegmentEngine::on_merge(const profiles::MergeRecord& merge) {
   if (d.deps.scores) d.deps.scores->on_merge(merge);
   if (d.running_job) d.merge_entries(d.running_job->shadow, merge, false, 0);
   d.merge_entries(d.live, merge, true, d.deps.clock->now_unix_ms());
+  d.publish_metrics();
 }
 
 void SegmentEngine::on_erase(const profiles::ErasedProfile& erased) {
@@ -579,18 +575,24 @@ void SegmentEngine::on_erase(const profiles::ErasedProfile& erased) {
     }
     const std::uint32_t h = d.live.find(id);
     if (h == kNoHandle) continue;
-    const std::vector<std::uint32_t> member_of = d.live.at(h).member_of;
-    for (std::uint32_t slot : member_of) d.set_membership(slot, h, false, now, "erasure", "");
+    const std::vector<Membership> member_of = d.live.at(h).member_of;
+    for (const Membership& m : member_of) d.set_membership(m.slot, h, false, now, "erasure", "");
     d.live.erase(h);
   }
+  d.publish_metrics();
 }
 
 std::size_t SegmentEngine::tick(UnixMillis now) {
   Impl& d = *impl_;
-  const std::lock_guard lock(d.mutex);
-  const std::size_t fired = d.fire_timers(now);
-  d.profiles_gauge->set(static_cast<double>(d.live.size()));
-  d.pending_gauge->set(static_cast<double>(d.pending_writes.size()));
+  std::size_t fired = 0;
+  {
+    const std::lock_guard lock(d.mutex);
+    fired = d.fire_timers(now);
+    d.publish_metrics();
+    d.profiles_gauge->set(static_cast<double>(d.live.size()));
+    d.pending_gauge->set(static_cast<double>(d.pending_writes.size() + d.retry_writes.size()));
+  }
+  if (d.deps.on_tick) d.deps.on_tick();
   return fired;
 }
 
@@ -604,8 +606,10 @@ Status SegmentEngine::flush() {
   const std::lock_guard flush_lock(d.flush_mutex);
   std::vector<MemberWrite> writes;
   {
+    // Ids are turned into strings here, on the flush thread, instead of once per change.
     const std::lock_guard lock(d.mutex);
-    writes.swap(d.pending_writes);
+    writes.swap(d.retry_writes);
+    d.resolve_pending(writes);
   }
   if (writes.empty()) return ok_status();
   auto status = d.store->write_members(writes);
@@ -613,9 +617,9 @@ Status SegmentEngine::flush() {
     d.flush_errors->inc();
     d.log.warn("cannot write segment membership; retrying next tick",
                {{"changes", writes.size()}, {"error", status.error().message}});
+    // Only this function fills retry_writes (flush_mutex held): they go before newer changes.
     const std::lock_guard lock(d.mutex);
-    writes.insert(writes.end(), d.pending_writes.begin(), d.pending_writes.end());
-    d.pending_writes.swap(writes);
+    d.retry_writes.swap(writes);
   }
   return status;
 }
@@ -725,12 +729,9 @@ Status SegmentEngine::retire(const std::string& segment_id) {
   const UnixMillis now = d.deps.clock->now_unix_ms();
   Segment& seg = *d.segments[slot];
   // Members leave (reason "retired"), so kiosks and webhooks drop what they hold for them.
-  std::vector<std::string> members;
-  for (const auto& [profile, m] : seg.members) members.push_back(profile);
-  for (const auto& profile : members) {
-    const std::uint32_t h = d.live.find(profile);
-    if (h != kNoHandle) d.set_membership(slot, h, false, now, "retired", "");
-  }
+  const std::vector<std::uint32_t> members = seg.member_handles;
+  for (std::uint32_t h : members) d.set_membership(slot, h, false, now, "retired", "");
+  d.publish_metrics();
   seg.retired = true;
   seg.target = nullptr;
   seg.live = false;
@@ -750,7 +751,7 @@ SegmentInfo info_of(const Segment& seg) {
   info.active_version = seg.active ? seg.active->version : 0;
   info.latest_version = seg.versions.empty() ? 0 : seg.versions.rbegin()->first;
   info.retired = seg.retired;
-  info.members = seg.members.size();
+  info.members = seg.member_handles.size();
   if (seg.active) {
     info.definition = seg.active->def.document;
   } else if (!seg.versions.empty()) {
@@ -792,13 +793,37 @@ Result<MemberPage> SegmentEngine::members(const std::string& segment_id, const s
   if (it == impl_->slots.end() || impl_->segments[it->second]->versions.empty()) {
     return make_error(ErrorCode::kNotFound, "no segment " + segment_id);
   }
-  const auto& members = impl_->segments[it->second]->members;
+  // Members are held by profile handle, unordered: a page is the `limit` smallest ids after
+  // the cursor, selected in O(members * log(limit)) (paging is rare; changes are not).
+  const std::uint32_t slot = it->second;
+  const Segment& seg = *impl_->segments[slot];
   MemberPage page;
-  auto m = cursor.empty() ? members.begin() : members.upper_bound(cursor);
-  for (; m != members.end() && page.members.size() < limit; ++m) {
-    page.members.emplace_back(m->first, m->second.entered_at);
+  if (limit == 0) return page;
+  struct Candidate {
+    const std::string* id;
+    UnixMillis entered_at;
+  };
+  auto less = [](const Candidate& a, const Candidate& b) { return *a.id < *b.id; };
+  std::vector<Candidate> heap;  // max-heap of the smallest `limit + 1` ids seen
+  for (std::uint32_t h : seg.member_handles) {
+    const ProfileEntry& p = impl_->live.at(h);
+    if (!cursor.empty() && p.id <= cursor) continue;
+    const Membership* m = p.membership(slot);
+    const Candidate c{&p.id, m ? m->entered_at : 0};
+    if (heap.size() <= limit) {
+      heap.push_back(c);
+      std::push_heap(heap.begin(), heap.end(), less);
+    } else if (less(c, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), less);
+      heap.back() = c;
+      std::push_heap(heap.begin(), heap.end(), less);
+    }
   }
-  if (m != members.end() && !page.members.empty()) page.next_cursor = page.members.back().first;
+  std::sort_heap(heap.begin(), heap.end(), less);
+  const bool more = heap.size() > limit;
+  if (more) heap.pop_back();
+  for (const auto& c : heap) page.members.emplace_back(*c.id, c.entered_at);
+  if (more) page.next_cursor = page.members.back().first;
   return page;
 }
 
@@ -807,11 +832,8 @@ std::vector<MembershipInfo> SegmentEngine::segments_of(const std::string& profil
   std::vector<MembershipInfo> out;
   const std::uint32_t h = impl_->live.find(profile_id);
   if (h == kNoHandle) return out;
-  for (std::uint32_t slot : impl_->live.at(h).member_of) {
-    const Segment& seg = *impl_->segments[slot];
-    auto m = seg.members.find(profile_id);
-    if (m == seg.members.end()) continue;
-    out.push_back(MembershipInfo{seg.id, m->second.version, m->second.entered_at});
+  for (const Membership& m : impl_->live.at(h).member_of) {
+    out.push_back(MembershipInfo{impl_->segments[m.slot]->id, m.version, m.entered_at});
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.segment_id < b.segment_id; });
@@ -822,7 +844,8 @@ bool SegmentEngine::is_member(const std::string& segment_id, const std::string& 
   const std::lock_guard lock(impl_->mutex);
   auto it = impl_->slots.find(segment_id);
   if (it == impl_->slots.end()) return false;
-  return impl_->segments[it->second]->members.count(profile_id) > 0;
+  const std::uint32_t h = impl_->live.find(profile_id);
+  return h != kNoHandle && impl_->live.at(h).member(it->second);
 }
 
 std::size_t SegmentEngine::state_bytes() const {
@@ -830,11 +853,14 @@ std::size_t SegmentEngine::state_bytes() const {
   std::size_t bytes = 0;
   impl_->live.for_each([&](std::uint32_t, ProfileEntry& p) {
     bytes += sizeof(ProfileEntry) + p.id.capacity() + p.store_id.capacity() +
-             p.agent_id.capacity() + p.member_of.capacity() * sizeof(std::uint32_t) +
+             p.agent_id.capacity() + p.member_of.capacity() * sizeof(Membership) +
              p.features.capacity() * sizeof(std::pair<std::uint32_t, FeatureState>);
     for (const auto& [id, f] : p.features) bytes += feature_bytes(f) - sizeof(FeatureState);
     if (p.extras) bytes += extras_bytes(*p.extras);
   });
+  for (const auto& seg : impl_->segments) {
+    bytes += seg->member_handles.capacity() * sizeof(std::uint32_t);
+  }
   return bytes;
 }
 

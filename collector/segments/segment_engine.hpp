@@ -57,6 +57,10 @@ struct SegmentEngineDeps {
   std::shared_ptr<ScoreProvider> scores;       // optional: score() conditions are false without
   StoredEventReplay replay;                    // optional: without it a new version starts from
                                                // an empty window state (documented)
+  // Optional: run by every tick() after the engine's own expiries, outside the engine's lock
+  // (the collector closes the propensity model's idle sessions with it, so they end while no
+  // events arrive).
+  std::function<void()> on_tick;
 };
 
 struct BackfillProgress {
@@ -118,7 +122,8 @@ class SegmentEngine final : public profiles::ProfileListener {
   void on_merge(const profiles::MergeRecord& merge) override;
   void on_erase(const profiles::ErasedProfile& erased) override;
 
-  // Re-evaluates the profiles whose windows changed by `now`. Returns how many were evaluated.
+  // Re-evaluates the profiles whose windows changed by `now`, then runs deps.on_tick. Returns
+  // how many profiles were evaluated.
   std::size_t tick(UnixMillis now);
   // Runs queued backfill jobs on the calling thread (tests; the thread does it otherwise).
   void run_backfills();

@@ -22,14 +22,23 @@ FeatureState& ProfileEntry::feature_or_add(std::uint32_t feature_id) {
   auto it = std::lower_bound(features.begin(), features.end(), feature_id,
                              [](const auto& f, std::uint32_t i) { return f.first < i; });
   if (it == features.end() || it->first != feature_id) {
+    // Profiles hold a few features: skip the 1 -> 2 -> 4 growth steps (each moves every state).
+    if (features.capacity() == 0) {
+      features.reserve(4);
+      it = features.begin();
+    }
     it = features.insert(it, {feature_id, FeatureState{}});
   }
   return it->second;
 }
 
-bool ProfileEntry::member(std::uint32_t slot) const {
-  return std::binary_search(member_of.begin(), member_of.end(), slot);
+const Membership* ProfileEntry::membership(std::uint32_t slot) const {
+  auto it = std::lower_bound(member_of.begin(), member_of.end(), slot,
+                             [](const Membership& m, std::uint32_t s) { return m.slot < s; });
+  return it != member_of.end() && it->slot == slot ? &*it : nullptr;
 }
+
+bool ProfileEntry::member(std::uint32_t slot) const { return membership(slot) != nullptr; }
 
 std::uint32_t ProfileTable::find(const std::string& id) const {
   auto it = index_.find(id);
@@ -59,8 +68,24 @@ void ProfileTable::erase(std::uint32_t handle) {
   ProfileEntry& e = entries_[handle];
   if (!e.used) return;
   index_.erase(e.id);
+  if (e.pinned) {
+    std::string id = std::move(e.id);
+    e = ProfileEntry{};
+    e.id = std::move(id);
+    e.pinned = true;
+    held_.push_back(handle);
+    return;
+  }
   e = ProfileEntry{};
   free_.push_back(handle);
+}
+
+void ProfileTable::release_held() {
+  for (std::uint32_t handle : held_) {
+    entries_[handle] = ProfileEntry{};
+    free_.push_back(handle);
+  }
+  held_.clear();
 }
 
 const Plan* PlanSet::plan_for(const std::string& type) const {
@@ -100,6 +125,12 @@ PlanSet SegmentEngine::Impl::build_plans(
       plans.feature_used[f] = true;
     }
     if (def.uses_session || !def.score_models.empty()) plans.any.segments.push_back(slot);
+    if (def.uses_session) plans.session_segments.push_back(slot);
+    for (const auto& r : cv->recency) {
+      if (std::find(plans.recency.begin(), plans.recency.end(), r) == plans.recency.end()) {
+        plans.recency.push_back(r);
+      }
+    }
     if (def.uses_traits) plans.by_type["identify"].segments.push_back(slot);
     if (def.uses_consent) plans.by_type["consent"].segments.push_back(slot);
     plans.session = plans.session || def.uses_session;
@@ -142,6 +173,16 @@ PlanSet SegmentEngine::Impl::build_plans(
   };
   for (auto& [type, plan] : plans.by_type) finish(plan, true);
   finish(plans.any, false);
+  // Segments referring to an affected one are affected too (a window expiry of s1 can change
+  // a segment defined as membership of s1).
+  plans.feature_segments.assign(features.size(), {});
+  for (const auto& [slot, cv] : versions) {
+    for (std::uint32_t f : cv->features) plans.feature_segments[f].push_back(slot);
+  }
+  for (auto& users : plans.feature_segments) {
+    if (!users.empty()) close(users);
+  }
+  close(plans.session_segments);
   return plans;
 }
 
@@ -159,14 +200,21 @@ void SegmentEngine::Impl::rebuild_live_plans() {
     return segments[a]->rank != segments[b]->rank ? segments[a]->rank < segments[b]->rank : a < b;
   });
   live_plans = build_plans(live_versions);
+  live_rank.assign(segments.size(), kNoHandle);
+  for (std::uint32_t i = 0; i < live_order.size(); ++i) live_rank[live_order[i]] = i;
 }
 
 // ---- events --------------------------------------------------------------------------------
 
 std::uint32_t SegmentEngine::Impl::apply(ProfileTable& table, const PlanSet& plans,
                                          const profiles::ProfiledEvent& pe, bool late) {
+  return apply(table, plans, plans.plan_for(pe.event->type), pe, late);
+}
+
+std::uint32_t SegmentEngine::Impl::apply(ProfileTable& table, const PlanSet& plans,
+                                         const Plan* plan, const profiles::ProfiledEvent& pe,
+                                         bool late) {
   const Event& event = *pe.event;
-  const Plan* plan = plans.plan_for(event.type);
   if (plan == nullptr || pe.profile_id.empty()) return kNoHandle;
   const std::uint32_t handle = table.find_or_add(pe.profile_id);
   ProfileEntry& p = table.at(handle);
@@ -182,9 +230,10 @@ std::uint32_t SegmentEngine::Impl::apply(ProfileTable& table, const PlanSet& pla
     if (!p.extras) p.extras = std::make_unique<ProfileExtras>();
     extras_apply(*p.extras, event, options.session_timeout.count(), plans.session && !late);
   }
+  // Compared first: a shopper's events mostly come through the same agent (no copy then).
   if (!event.source.agent_id.empty()) {
-    p.store_id = event.source.store_id;
-    p.agent_id = event.source.agent_id;
+    if (p.store_id != event.source.store_id) p.store_id = event.source.store_id;
+    if (p.agent_id != event.source.agent_id) p.agent_id = event.source.agent_id;
   }
   return handle;
 }
@@ -285,17 +334,61 @@ bool SegmentEngine::Impl::eval(const Condition& c, const ProfileEntry& p, UnixMi
   return false;
 }
 
+void SegmentEngine::Impl::add_member(std::uint32_t slot, std::uint32_t handle,
+                                     std::uint32_t version, UnixMillis entered_at) {
+  Segment& seg = *segments[slot];
+  auto& member_of = live.at(handle).member_of;
+  auto pos = std::lower_bound(member_of.begin(), member_of.end(), slot,
+                              [](const Membership& m, std::uint32_t s) { return m.slot < s; });
+  if (pos != member_of.end() && pos->slot == slot) return;
+  member_of.insert(pos, Membership{slot, version,
+                                   static_cast<std::uint32_t>(seg.member_handles.size()),
+                                   entered_at});
+  seg.member_handles.push_back(handle);
+  sizes_changed = true;
+}
+
+void SegmentEngine::Impl::remove_member(std::uint32_t slot, std::uint32_t handle) {
+  Segment& seg = *segments[slot];
+  auto& member_of = live.at(handle).member_of;
+  auto pos = std::lower_bound(member_of.begin(), member_of.end(), slot,
+                              [](const Membership& m, std::uint32_t s) { return m.slot < s; });
+  if (pos == member_of.end() || pos->slot != slot) return;
+  const std::uint32_t hole = pos->position;
+  const std::uint32_t last = seg.member_handles.back();
+  if (last != handle) {
+    seg.member_handles[hole] = last;
+    auto& moved = live.at(last).member_of;
+    auto m = std::lower_bound(moved.begin(), moved.end(), slot,
+                              [](const Membership& x, std::uint32_t s) { return x.slot < s; });
+    m->position = hole;
+  }
+  seg.member_handles.pop_back();
+  member_of.erase(pos);
+  sizes_changed = true;
+}
+
 void SegmentEngine::Impl::set_membership(std::uint32_t slot, std::uint32_t handle, bool in,
                                          UnixMillis now, const char* reason,
                                          const std::string& trigger_event_id) {
   ProfileEntry& p = live.at(handle);
+  if (in == p.member(slot)) return;
   Segment& seg = *segments[slot];
-  const bool was = p.member(slot);
-  if (in == was) return;
-  auto pos = std::lower_bound(p.member_of.begin(), p.member_of.end(), slot);
   const std::uint32_t version = seg.active ? seg.active->version : 0;
+  if (in) {
+    add_member(slot, handle, version, now);
+    ++n_entered;
+  } else {
+    remove_member(slot, handle);
+    ++n_exited;
+  }
+  // The profile's handle stays pinned (not reused) until the flush has read its id.
+  pending_writes.push_back(PendingWrite{slot, handle, version, in, now});
+  live.at(handle).pinned = true;
+  if (sinks.empty()) return;
   SegmentChange change;
-  change.change_id = uuids.next().to_string();
+  change.change_id = change_ids.next(now);
+  change.kind = in ? SegmentChangeKind::kEntered : SegmentChangeKind::kExited;
   change.profile_id = p.id;
   change.segment_id = seg.id;
   change.version = version;
@@ -304,20 +397,6 @@ void SegmentEngine::Impl::set_membership(std::uint32_t slot, std::uint32_t handl
   change.reason = reason;
   change.store_id = p.store_id;
   change.agent_id = p.agent_id;
-  if (in) {
-    p.member_of.insert(pos, slot);
-    seg.members[p.id] = Member{now, version};
-    change.kind = SegmentChangeKind::kEntered;
-    pending_writes.push_back(MemberWrite{true, StoredMember{seg.id, p.id, version, now}});
-    entered->inc();
-  } else {
-    p.member_of.erase(pos);
-    seg.members.erase(p.id);
-    change.kind = SegmentChangeKind::kExited;
-    pending_writes.push_back(MemberWrite{false, StoredMember{seg.id, p.id, version, 0}});
-    exited->inc();
-  }
-  if (seg.size_gauge) seg.size_gauge->set(static_cast<double>(seg.members.size()));
   emit(change);
 }
 
@@ -325,7 +404,7 @@ void SegmentEngine::Impl::evaluate(std::uint32_t slot, std::uint32_t handle, Uni
                                    const char* reason, const std::string& trigger_event_id) {
   const Segment& seg = *segments[slot];
   if (!seg.live || !seg.active || seg.retired) return;
-  evaluations->inc();
+  ++n_evaluations;
   const bool in = eval(seg.active->def.condition, live.at(handle), now);
   set_membership(slot, handle, in, now, reason, trigger_event_id);
 }
@@ -343,13 +422,11 @@ void SegmentEngine::Impl::reschedule(std::uint32_t handle, UnixMillis now) {
     next = std::min(next, feature_next_expiry(entry.second, features[id], now));
     return false;
   });
-  for (std::uint32_t slot : live_order) {
-    for (const auto& [fid, duration] : segments[slot]->active->recency) {
-      const FeatureState* state = p.feature(fid);
-      if (state == nullptr || state->last_at == kNever) continue;
-      for (UnixMillis at : {state->last_at + duration, state->last_at + duration + 1}) {
-        if (at > now) next = std::min(next, at);
-      }
+  for (const auto& [fid, duration] : live_plans.recency) {
+    const FeatureState* state = p.feature(fid);
+    if (state == nullptr || state->last_at == kNever) continue;
+    for (UnixMillis at : {state->last_at + duration, state->last_at + duration + 1}) {
+      if (at > now) next = std::min(next, at);
     }
   }
   if (p.extras && live_plans.session &&
@@ -381,16 +458,25 @@ std::size_t SegmentEngine::Impl::fire_timers(UnixMillis now) {
     if (!p.used || p.scheduled_at != t.due) continue;  // superseded or forgotten
     p.scheduled_at = kNoDeadline;
     ++fired;
-    expiries->inc();
-    // Only segments the profile holds window or session state for can have moved.
-    for (std::uint32_t slot : live_order) {
-      const CompiledVersion& cv = *segments[slot]->active;
-      const bool holds =
-          (cv.def.uses_session && p.extras) ||
-          std::any_of(cv.features.begin(), cv.features.end(),
-                      [&](std::uint32_t f) { return p.feature(f) != nullptr; });
-      if (holds) evaluate(slot, t.handle, now, "window_expired", "");
+    ++n_expiries;
+    // Only segments the profile holds window or session state for can have moved: they are
+    // gathered from the profile's features, then evaluated in rank order.
+    std::vector<std::uint32_t>& affected = scratch_slots;
+    affected.clear();
+    for (const auto& [fid, state] : p.features) {
+      if (fid >= live_plans.feature_segments.size()) continue;
+      const auto& users = live_plans.feature_segments[fid];
+      affected.insert(affected.end(), users.begin(), users.end());
     }
+    if (p.extras) {
+      affected.insert(affected.end(), live_plans.session_segments.begin(),
+                      live_plans.session_segments.end());
+    }
+    std::sort(affected.begin(), affected.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return live_rank[a] < live_rank[b];
+    });
+    affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
+    for (std::uint32_t slot : affected) evaluate(slot, t.handle, now, "window_expired", "");
     reschedule(t.handle, now);
   }
   return fired;
@@ -401,26 +487,57 @@ void SegmentEngine::Impl::process_events(const std::vector<profiles::ProfiledEve
   // Expiries due by now are decided first, so an event never prunes state a timer still needs.
   fire_timers(now);
   const UnixMillis late_before = now - options.allowed_lateness.count();
+  std::uint64_t applied = 0;
+  std::uint64_t ignored = 0;
+  std::uint64_t late_count = 0;
   for (const auto& pe : batch) {
     if (pe.event == nullptr) continue;
     const bool late = pe.event->occurred_at < late_before;
-    if (late) late_events->inc();
+    if (late) ++late_count;
     if (deps.scores && !pe.profile_id.empty()) deps.scores->observe(pe);
     if (running_job && running_job->seen.insert(pe.event->event_id).second) {
       apply(running_job->shadow, running_job->plans, pe, late);
     }
-    const std::uint32_t handle = apply(live, live_plans, pe, late);
+    const Plan* plan = live_plans.plan_for(pe.event->type);
+    const std::uint32_t handle = apply(live, live_plans, plan, pe, late);
     if (handle == kNoHandle) {
-      events_ignored->inc();
+      ++ignored;
       continue;
     }
-    events->inc();
-    const Plan* plan = live_plans.plan_for(pe.event->type);
+    ++applied;
     for (std::uint32_t slot : plan->segments) {
       evaluate(slot, handle, now, "event", pe.event->event_id);
     }
     reschedule(handle, now);
   }
+  if (applied) events->inc(static_cast<double>(applied));
+  if (ignored) events_ignored->inc(static_cast<double>(ignored));
+  if (late_count) late_events->inc(static_cast<double>(late_count));
+  publish_metrics();
+}
+
+void SegmentEngine::Impl::publish_metrics() {
+  if (n_evaluations) evaluations->inc(static_cast<double>(n_evaluations));
+  if (n_entered) entered->inc(static_cast<double>(n_entered));
+  if (n_exited) exited->inc(static_cast<double>(n_exited));
+  if (n_expiries) expiries->inc(static_cast<double>(n_expiries));
+  n_evaluations = n_entered = n_exited = n_expiries = 0;
+  if (!sizes_changed) return;
+  sizes_changed = false;
+  for (const auto& seg : segments) {
+    if (seg->size_gauge) seg->size_gauge->set(static_cast<double>(seg->member_handles.size()));
+  }
+}
+
+void SegmentEngine::Impl::resolve_pending(std::vector<MemberWrite>& out) {
+  out.reserve(out.size() + pending_writes.size());
+  for (const PendingWrite& w : pending_writes) {
+    out.push_back(MemberWrite{w.entered, StoredMember{segments[w.slot]->id, live.at(w.handle).id,
+                                                      w.version, w.entered ? w.at : 0}});
+  }
+  for (const PendingWrite& w : pending_writes) live.at(w.handle).pinned = false;
+  pending_writes.clear();
+  live.release_held();
 }
 
 void SegmentEngine::Impl::merge_entries(ProfileTable& table, const profiles::MergeRecord& merge,
@@ -448,8 +565,8 @@ void SegmentEngine::Impl::merge_entries(ProfileTable& table, const profiles::Mer
     return;
   }
   // The merged-away profile leaves its segments; the survivor is decided again.
-  const std::vector<std::uint32_t> was_member_of = src.member_of;
-  for (std::uint32_t slot : was_member_of) set_membership(slot, from, false, now, "merge", "");
+  const std::vector<Membership> was_member_of = src.member_of;
+  for (const Membership& m : was_member_of) set_membership(m.slot, from, false, now, "merge", "");
   table.erase(from);
   for (std::uint32_t slot : live_order) evaluate(slot, into, now, "merge", "");
   reschedule(into, now);

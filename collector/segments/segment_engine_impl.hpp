@@ -25,9 +25,23 @@ struct CompiledVersion {
 };
 using CompiledPtr = std::shared_ptr<const CompiledVersion>;
 
-struct Member {
+// One segment a profile is a member of (kept on the profile, sorted by slot).
+struct Membership {
+  std::uint32_t slot = 0;
+  std::uint32_t version = 0;   // the version that decided the entry
+  std::uint32_t position = 0;  // index of the profile's handle in Segment::member_handles
   UnixMillis entered_at = 0;
+};
+
+// A membership change not yet written to segments.db. Ids are resolved to strings on the flush
+// thread, not per change: a profile handle with pending writes is not reused before the flush
+// (ProfileTable pins it).
+struct PendingWrite {
+  std::uint32_t slot = 0;
+  std::uint32_t handle = 0;
   std::uint32_t version = 0;
+  bool entered = true;
+  UnixMillis at = 0;
 };
 
 struct Segment {
@@ -37,7 +51,9 @@ struct Segment {
   CompiledPtr target;  // the version that will serve once its backfill ends (== active if none)
   bool live = false;   // evaluated incrementally; false while its start-up backfill runs
   bool retired = false;
-  std::map<std::string, Member> members;
+  // Handles of the member profiles (live table), unordered: an entry appends, an exit swaps
+  // the last one into the hole (Membership::position finds it). No string per member.
+  std::vector<std::uint32_t> member_handles;
   BackfillProgress backfill;
   int rank = 0;        // topological: a segment is evaluated after those it references
   metrics::Gauge* size_gauge = nullptr;
@@ -46,9 +62,10 @@ struct Segment {
 struct ProfileEntry {
   std::string id;
   bool used = false;
+  bool pinned = false;  // has membership writes not yet flushed (its handle is not reused)
   std::vector<std::pair<std::uint32_t, FeatureState>> features;  // sorted by feature id
   std::unique_ptr<ProfileExtras> extras;
-  std::vector<std::uint32_t> member_of;  // sorted segment slots (live table only)
+  std::vector<Membership> member_of;  // sorted by slot (live table only)
   std::string store_id;  // where the shopper was last seen through an agent
   std::string agent_id;
   UnixMillis scheduled_at = kNoDeadline;
@@ -57,14 +74,19 @@ struct ProfileEntry {
   const FeatureState* feature(std::uint32_t id) const;
   FeatureState& feature_or_add(std::uint32_t id);
   bool member(std::uint32_t slot) const;
+  const Membership* membership(std::uint32_t slot) const;
 };
 
 class ProfileTable {
  public:
   std::uint32_t find(const std::string& id) const;
   std::uint32_t find_or_add(const std::string& id);
+  // Forgets a profile. A pinned entry keeps its id and its handle is held back (not reused)
+  // until release_held(), so pending writes naming the handle still resolve to the right id.
   void erase(std::uint32_t handle);
+  void release_held();
   ProfileEntry& at(std::uint32_t handle) { return entries_[handle]; }
+  const ProfileEntry& at(std::uint32_t handle) const { return entries_[handle]; }
   std::size_t size() const { return index_.size(); }
   std::size_t slots() const { return entries_.size(); }  // handles are below this
   template <typename F>
@@ -78,6 +100,7 @@ class ProfileTable {
   std::unordered_map<std::string, std::uint32_t> index_;
   std::vector<ProfileEntry> entries_;
   std::vector<std::uint32_t> free_;
+  std::vector<std::uint32_t> held_;  // erased while pinned
 };
 
 // What an event of one type touches.
@@ -93,6 +116,11 @@ struct PlanSet {
   bool traits = false;
   bool consent = false;
   std::vector<bool> feature_used;  // by feature id
+  // Recency tests of every version, deduplicated: (feature id, duration).
+  std::vector<std::pair<std::uint32_t, std::int64_t>> recency;
+  // For window expiries: the segments (slots) using each feature id, and those using the session.
+  std::vector<std::vector<std::uint32_t>> feature_segments;
+  std::vector<std::uint32_t> session_segments;
   const Plan* plan_for(const std::string& type) const;
 };
 
@@ -116,7 +144,6 @@ struct SegmentEngine::Impl {
   SegmentOptions options;
   SegmentEngineDeps deps;
   std::unique_ptr<SegmentStore> store;
-  UuidV7Generator uuids;
   log::Logger log{"collector.segments"};
 
   mutable std::mutex mutex;
@@ -129,7 +156,20 @@ struct SegmentEngine::Impl {
   PlanSet live_plans;
   ProfileTable live;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers;
-  std::vector<MemberWrite> pending_writes;
+  std::vector<PendingWrite> pending_writes;  // in decision order
+  std::vector<MemberWrite> retry_writes;     // resolved writes whose flush failed (go first)
+  ChangeIdGenerator change_ids;
+  // Evaluation order of each live slot (index in live_order; kNoHandle when not live).
+  std::vector<std::uint32_t> live_rank;
+  std::vector<std::uint32_t> scratch_slots;  // reused by fire_timers
+
+  // Counts of the hot path, added to the metrics once per call (atomics per evaluation cost
+  // more than the evaluation).
+  std::uint64_t n_evaluations = 0;
+  std::uint64_t n_entered = 0;
+  std::uint64_t n_exited = 0;
+  std::uint64_t n_expiries = 0;
+  bool sizes_changed = false;
 
   std::deque<std::unique_ptr<BackfillJob>> queued_jobs;
   std::unique_ptr<BackfillJob> running_job;
@@ -166,6 +206,9 @@ struct SegmentEngine::Impl {
   // wanted the event (nothing touched).
   std::uint32_t apply(ProfileTable& table, const PlanSet& plans,
                       const profiles::ProfiledEvent& event, bool late);
+  // The same with the event type's plan already looked up (plans.plan_for(type), may be null).
+  std::uint32_t apply(ProfileTable& table, const PlanSet& plans, const Plan* plan,
+                      const profiles::ProfiledEvent& event, bool late);
   bool eval(const Condition& c, const ProfileEntry& p, UnixMillis now) const;
   void evaluate(std::uint32_t slot, std::uint32_t handle, UnixMillis now, const char* reason,
                 const std::string& trigger_event_id);
@@ -188,6 +231,13 @@ struct SegmentEngine::Impl {
   bool run_one_job();
   void finish_job(BackfillJob& job, UnixMillis now);
   void emit(const SegmentChange& change);
+  void publish_metrics();
+  // Moves pending writes (resolved to ids) after `out`'s content, unpins their profiles and
+  // releases held handles.
+  void resolve_pending(std::vector<MemberWrite>& out);
+  void add_member(std::uint32_t slot, std::uint32_t handle, std::uint32_t version,
+                  UnixMillis entered_at);
+  void remove_member(std::uint32_t slot, std::uint32_t handle);
 };
 
 }  // namespace aisle::collector::segments
