@@ -49,12 +49,12 @@ using SteadyClock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 struct Args {
-  std::size_t events = 20000;
-  double rate = 2000;
+  std::size_t events = 10000;
+  double rate = 500;
   int runs = 3;
   int outage_s = 10;
   int down_s = 2;
-  int settle_s = 30;  // give up waiting for delivery after this long without progress
+  int settle_s = 40;  // give up waiting for delivery after this long without progress
   int threads = 4;
   std::size_t chunk = 100;
   std::vector<std::string> scenarios{"throughput", "kill", "outage", "outage-kill"};
