@@ -96,6 +96,10 @@ Result<std::unique_ptr<SegmentStack>> SegmentStack::open(const json& section,
   engine_deps.clock = d.clock;
   engine_deps.metrics = &d.metrics;
   engine_deps.scores = s->propensity_;
+  // Idle propensity sessions end on the engine's tick too, not only when other events arrive.
+  if (s->propensity_) {
+    engine_deps.on_tick = [model = s->propensity_] { model->expire_sessions(); };
+  }
   SegmentStack* self = s.get();
   engine_deps.replay = [self](UnixMillis since,
                               const std::function<void(const profiles::ProfiledEvent&)>& each) {
