@@ -183,8 +183,12 @@ RecsModelsOptions default_eval_models_options() {
   options.popularity.category_weight = 0;
   // Tuned on the train split (last day of train_full held out): docs/EVALUATION.md.
   options.session_knn.reclick_weight = 2;
-  // ALS on sessions as users (docs/recommendation-models.md, "ALS": figures and tuning).
+  // ALS, sessions as users: k, alpha and lambda tuned on the same validation split
+  // (docs/recommendation-models.md, "ALS": figures and tuning).
   options.als.min_interactions = 1;
+  options.als.factors = 64;
+  options.als.alpha = 100;
+  options.als.regularization = 1;
   return options;
 }
 
