@@ -861,7 +861,7 @@ std::size_t SegmentEngine::state_bytes() const {
   for (const auto& seg : impl_->segments) {
     bytes += seg->member_handles.capacity() * sizeof(std::uint32_t);
   }
-  return bytes;
+  return bytes + impl_->live.index_bytes();
 }
 
 std::size_t SegmentEngine::profile_count() const {

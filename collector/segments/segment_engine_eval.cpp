@@ -1,6 +1,7 @@
 // The hot path of the segment engine: window updates, condition evaluation, membership changes
 // and window-expiry timers. Every function runs with Impl::mutex held.
 #include <algorithm>
+#include <functional>
 
 #include "collector/segments/segment_engine_impl.hpp"
 
@@ -40,14 +41,64 @@ const Membership* ProfileEntry::membership(std::uint32_t slot) const {
 
 bool ProfileEntry::member(std::uint32_t slot) const { return membership(slot) != nullptr; }
 
+namespace {
+
+std::uint32_t id_hash(const std::string& id) {
+  const std::uint64_t h = std::hash<std::string>{}(id);
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
+}  // namespace
+
+std::size_t ProfileTable::probe(std::uint32_t hash, const std::string& id) const {
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const std::uint64_t word = index_[i];
+    if (word == 0) return i;
+    if (static_cast<std::uint32_t>(word >> 32) == hash &&
+        entries_[static_cast<std::uint32_t>(word) - 1].id == id) {
+      return i;
+    }
+  }
+}
+
+void ProfileTable::grow() {
+  std::vector<std::uint64_t> old = std::move(index_);
+  index_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+  const std::size_t mask = index_.size() - 1;
+  for (std::uint64_t word : old) {
+    if (word == 0) continue;
+    std::size_t i = static_cast<std::uint32_t>(word >> 32) & mask;
+    while (index_[i] != 0) i = (i + 1) & mask;
+    index_[i] = word;
+  }
+}
+
+void ProfileTable::unlink(std::size_t at) {
+  const std::size_t mask = index_.size() - 1;
+  std::size_t hole = at;
+  for (std::size_t j = (at + 1) & mask; index_[j] != 0; j = (j + 1) & mask) {
+    const std::size_t home = static_cast<std::uint32_t>(index_[j] >> 32) & mask;
+    // The word at j may fill the hole when its home is not cyclically within (hole, j].
+    const bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+    if (stays) continue;
+    index_[hole] = index_[j];
+    hole = j;
+  }
+  index_[hole] = 0;
+}
+
 std::uint32_t ProfileTable::find(const std::string& id) const {
-  auto it = index_.find(id);
-  return it == index_.end() ? kNoHandle : it->second;
+  if (index_.empty()) return kNoHandle;
+  const std::uint64_t word = index_[probe(id_hash(id), id)];
+  return word == 0 ? kNoHandle : static_cast<std::uint32_t>(word) - 1;
 }
 
 std::uint32_t ProfileTable::find_or_add(const std::string& id) {
-  auto [it, inserted] = index_.try_emplace(id, kNoHandle);
-  if (!inserted) return it->second;
+  if ((used_ + 1) * 2 > index_.size()) grow();
+  const std::uint32_t hash = id_hash(id);
+  const std::size_t at = probe(hash, id);
+  if (index_[at] != 0) return static_cast<std::uint32_t>(index_[at]) - 1;
   std::uint32_t handle;
   if (!free_.empty()) {
     handle = free_.back();
@@ -60,14 +111,16 @@ std::uint32_t ProfileTable::find_or_add(const std::string& id) {
   e = ProfileEntry{};
   e.id = id;
   e.used = true;
-  it->second = handle;
+  index_[at] = (static_cast<std::uint64_t>(hash) << 32) | (static_cast<std::uint64_t>(handle) + 1);
+  ++used_;
   return handle;
 }
 
 void ProfileTable::erase(std::uint32_t handle) {
   ProfileEntry& e = entries_[handle];
   if (!e.used) return;
-  index_.erase(e.id);
+  unlink(probe(id_hash(e.id), e.id));
+  --used_;
   if (e.pinned) {
     std::string id = std::move(e.id);
     e = ProfileEntry{};

@@ -87,8 +87,9 @@ class ProfileTable {
   void release_held();
   ProfileEntry& at(std::uint32_t handle) { return entries_[handle]; }
   const ProfileEntry& at(std::uint32_t handle) const { return entries_[handle]; }
-  std::size_t size() const { return index_.size(); }
+  std::size_t size() const { return used_; }
   std::size_t slots() const { return entries_.size(); }  // handles are below this
+  std::size_t index_bytes() const { return index_.capacity() * sizeof(std::uint64_t); }
   template <typename F>
   void for_each(F&& f) {
     for (std::uint32_t h = 0; h < entries_.size(); ++h) {
@@ -97,7 +98,15 @@ class ProfileTable {
   }
 
  private:
-  std::unordered_map<std::string, std::uint32_t> index_;
+  // Profile id -> handle: open addressing with linear probing over (32-bit hash << 32 |
+  // handle + 1) words, 0 = empty, at most half full. The id itself lives only in its entry, so
+  // a lookup touches one index word and the entry the event updates anyway (a node-based map
+  // costs a bucket, a node and a second copy of the id per profile).
+  std::size_t probe(std::uint32_t hash, const std::string& id) const;  // its word or the empty one
+  void grow();
+  void unlink(std::size_t at);  // backward-shift deletion
+  std::vector<std::uint64_t> index_;
+  std::size_t used_ = 0;
   std::vector<ProfileEntry> entries_;
   std::vector<std::uint32_t> free_;
   std::vector<std::uint32_t> held_;  // erased while pinned

@@ -2,8 +2,11 @@
 // membership writes resolved to ids at the flush, change ids, dependents on window expiry, and
 // the tick hook.
 #include <catch2/catch.hpp>
+#include <map>
+#include <random>
 #include <set>
 
+#include "collector/segments/segment_engine_impl.hpp"
 #include "tests/unit/collector/segment_test_util.hpp"
 
 namespace aisle::collector::segments {
@@ -165,6 +168,52 @@ TEST_CASE("tick runs the on_tick hook after the expiries, outside the engine's l
   (*engine)->tick(kT0 + kSec);
   CHECK(calls == 2);
   CHECK(profiles_seen == 0);
+}
+
+TEST_CASE("the profile table finds every id it holds through growth and removals",
+          "[collector][segments]") {
+  // Random adds and removals against std::map: the open-addressing index must keep every id
+  // reachable when removals shift probe chains back, and never hand out a held handle.
+  std::mt19937_64 rng(7);
+  ProfileTable table;
+  std::map<std::string, std::uint32_t> expected;
+  std::set<std::uint32_t> held;
+  for (int step = 0; step < 60'000; ++step) {
+    const std::string id = "profile-" + std::to_string(rng() % 5'000);
+    const int action = static_cast<int>(rng() % 10);
+    if (action < 6) {
+      const std::uint32_t h = table.find_or_add(id);
+      auto [it, inserted] = expected.emplace(id, h);
+      if (inserted) {
+        CHECK(held.count(h) == 0);
+      } else {
+        REQUIRE(it->second == h);
+      }
+      CHECK(table.at(h).id == id);
+    } else if (action < 9) {
+      auto it = expected.find(id);
+      const std::uint32_t h = table.find(id);
+      if (it == expected.end()) {
+        REQUIRE(h == kNoHandle);
+        continue;
+      }
+      REQUIRE(h == it->second);
+      const bool pin = rng() % 2 == 0;
+      table.at(h).pinned = pin;
+      table.erase(h);
+      if (pin) {
+        held.insert(h);
+        CHECK(table.at(h).id == id);  // still resolvable for pending writes
+      }
+      expected.erase(it);
+    } else {
+      table.release_held();
+      held.clear();
+    }
+    REQUIRE(table.size() == expected.size());
+  }
+  for (const auto& [id, h] : expected) REQUIRE(table.find(id) == h);
+  CHECK(table.find("profile-none") == kNoHandle);
 }
 
 }  // namespace
