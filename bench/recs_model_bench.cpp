@@ -1,6 +1,6 @@
 // recs_model_bench: the recommendation models at catalog scale (docs/recommendation-models.md).
 //
-//   recs_model_bench [interactions] [runs]   (defaults 1,000,000 and 3)
+//   recs_model_bench [interactions] [runs] [all|streaming|als]   (defaults 1,000,000, 3, all)
 //
 // A synthetic stream over 100,000 items (1,000 "themes" of 100 items; a session stays mostly in
 // its theme, item choice Zipf-distributed; 20 stores, 50 categories, sessions of 1-12
@@ -11,6 +11,9 @@
 // 3. the same while one thread keeps observing (shared_mutex contention), 3 request threads;
 // 4. memory: the model's own estimate and the process RSS growth.
 // Medians of `runs` runs (default 3).
+// 5. ALS (matrix factorization): observe() cost (the log), retrain time (copy + train + HNSW
+//    build) scaled to 100,000 interactions, request latency (fold-in of the session + HNSW
+//    search), and HNSW recall@20 against exact search over the trained item vectors.
 #include <time.h>
 
 #include <algorithm>
@@ -26,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "collector/recs/models/als_model.hpp"
 #include "collector/recs/models/item_knn.hpp"
 #include "collector/recs/models/popularity.hpp"
 #include "collector/recs/models/session_knn.hpp"
@@ -225,12 +229,83 @@ StatsOf stats_of() {
   return [](const CandidateSource& model) { return static_cast<const Model&>(model).stats(); };
 }
 
+struct AlsFigures {
+  double observe_us = 0;
+  double train_seconds = 0;
+  double train_seconds_per_100k = 0;
+  double query_p50_us = 0;
+  double query_p99_us = 0;
+  double query_cpu_p99_us = 0;
+  double exact_p50_us = 0;  // the same query, exact search over every item vector
+  double recall = 0;        // HNSW top 20 vs exact top 20
+  double model_mib = 0;
+  double users = 0;
+  double items = 0;
+};
+
+AlsFigures run_als_once(const aisle::collector::recs::AlsOptions& options,
+                        const std::vector<Interaction>& stream,
+                        const std::vector<RecContext>& requests) {
+  using namespace aisle::collector::recs;
+  AlsFigures figures;
+  AlsRecommender model(options);
+  const double cpu_start = thread_cpu_us();
+  for (const Interaction& interaction : stream) model.observe(interaction);
+  figures.observe_us = (thread_cpu_us() - cpu_start) / static_cast<double>(stream.size());
+  const auto t0 = Clock::now();
+  if (auto status = model.retrain_now(); !status) {
+    std::fprintf(stderr, "ALS retrain failed: %s\n", status.error().message.c_str());
+    std::exit(1);
+  }
+  figures.train_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  figures.train_seconds_per_100k =
+      figures.train_seconds * 100'000.0 / static_cast<double>(stream.size());
+  const auto snapshot = model.snapshot();
+  const AlsTrainedModel& trained = *snapshot->trained;
+  figures.users = static_cast<double>(trained.user_rows.size());
+  figures.items = static_cast<double>(trained.item_names.size());
+  figures.model_mib = static_cast<double>(model.stats().approx_bytes) / (1 << 20);
+
+  std::vector<double> latency;
+  std::vector<double> latency_cpu;
+  std::vector<double> exact;
+  std::size_t found = 0;
+  std::size_t wanted = 0;
+  for (const RecContext& context : requests) {
+    const auto start = Clock::now();
+    const double cpu0 = thread_cpu_us();
+    const auto list = model.candidates(context, 20);
+    latency_cpu.push_back(thread_cpu_us() - cpu0);
+    latency.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    if (list.size() > 20) std::abort();
+    const auto query = model.query_vector(context);
+    if (!query) continue;
+    const auto exact_start = Clock::now();
+    const auto truth = brute_force_top(trained.item_factors.data(), trained.item_names.size(),
+                                       trained.k, query->data(), 20);
+    exact.push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - exact_start).count());
+    const auto approximate = trained.index->search(query->data(), 20);
+    for (const VectorHit& hit : approximate) {
+      for (const VectorHit& want : truth) found += hit.first == want.first ? 1 : 0;
+    }
+    wanted += truth.size();
+  }
+  figures.query_p50_us = percentile(latency, 0.5);
+  figures.query_p99_us = percentile(latency, 0.99);
+  figures.query_cpu_p99_us = percentile(latency_cpu, 0.99);
+  figures.exact_p50_us = percentile(exact, 0.5);
+  figures.recall = wanted == 0 ? 0 : static_cast<double>(found) / static_cast<double>(wanted);
+  return figures;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace aisle::collector::recs;
   const std::size_t interactions = argc > 1 ? std::stoul(argv[1]) : 1'000'000;
   const int runs = argc > 2 ? std::stoi(argv[2]) : 3;
+  const std::string only = argc > 3 ? argv[3] : "all";
   std::printf("stream: %zu interactions over %d items; medians of %d runs\n", interactions, kItems,
               runs);
   std::fflush(stdout);
@@ -258,6 +333,7 @@ int main(int argc, char** argv) {
               "idle p50",
               "idle p99", "cpu p99", "busy p50", "busy p99", "model MiB", "RSS MiB", "items");
   for (const Entry& entry : models) {
+    if (only == "als") break;
     std::vector<RunFigures> all;
     for (int run = 0; run < runs; ++run) {
       all.push_back(run_once(entry.factory, entry.stats, stream, live_stream, requests));
@@ -275,5 +351,28 @@ int main(int argc, char** argv) {
                 pick(&RunFigures::rss_mib), pick(&RunFigures::items));
     std::fflush(stdout);
   }
+
+  if (only == "streaming") return 0;
+  // ALS: users are the stream's sessions (no profiles in this stream).
+  AlsOptions als = options.als;
+  als.min_interactions = 1;
+  std::printf("\nals (k=%zu, %zu iterations, HNSW m=%zu ef_search=%zu)\n", als.factors,
+              als.iterations, als.hnsw_m, als.hnsw_ef_search);
+  std::printf("%8s %9s %12s %9s %9s %9s %10s %8s %9s %8s %8s\n", "obs cpu", "train s",
+              "s per 100k", "q p50", "q p99", "cpu p99", "exact p50", "recall", "model MiB",
+              "users", "items");
+  std::vector<AlsFigures> all;
+  for (int run = 0; run < runs; ++run) all.push_back(run_als_once(als, stream, requests));
+  const auto pick = [&](double AlsFigures::*field) {
+    std::vector<double> values;
+    for (const AlsFigures& figures : all) values.push_back(figures.*field);
+    return median(values);
+  };
+  std::printf("%8.2f %9.2f %12.2f %9.1f %9.1f %9.1f %10.1f %8.3f %9.1f %8.0f %8.0f\n",
+              pick(&AlsFigures::observe_us), pick(&AlsFigures::train_seconds),
+              pick(&AlsFigures::train_seconds_per_100k), pick(&AlsFigures::query_p50_us),
+              pick(&AlsFigures::query_p99_us), pick(&AlsFigures::query_cpu_p99_us),
+              pick(&AlsFigures::exact_p50_us), pick(&AlsFigures::recall),
+              pick(&AlsFigures::model_mib), pick(&AlsFigures::users), pick(&AlsFigures::items));
   return 0;
 }
