@@ -379,6 +379,9 @@ Outcome run_diy(const Args& args, const std::string& scenario, const StoreTraffi
 
   GatewayBrokerOptions gateway_options;
   gateway_options.dir = dir + "/gateway";
+  // devenv_init does not know this directory: a previous run's persistence must not be restored.
+  std::error_code removed;
+  std::filesystem::remove_all(gateway_options.dir, removed);
   auto port = aisle::find_free_port();
   if (!port) return failure("no free port");
   gateway_options.port = *port;
