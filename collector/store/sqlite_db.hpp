@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/corrupt_store.hpp"
 #include "common/result.hpp"
 
 struct sqlite3;
@@ -105,6 +106,12 @@ class SqliteDb {
   Result<std::string> query_text(std::string_view sql);
 
   void set_busy_timeout(int milliseconds);
+  // PRAGMA quick_check: reads every page and checks the b-tree structure (not index contents).
+  // kDataLoss with SQLite's first findings when the file is damaged. O(file size).
+  Status quick_check();
+  // What StartupCheck asks for: kHeader reads the header (a file that is not a database fails)
+  // and compares the page count with the file size (truncation); kQuick adds quick_check().
+  Status startup_check(StartupCheck check);
   // Called after every commit of this connection with the number of frames in the WAL (a
   // sqlite3_wal_hook); replaces SQLite's automatic checkpoint, so the caller checkpoints.
   void set_wal_hook(std::function<void(int wal_frames)> hook);
@@ -152,6 +159,9 @@ struct WalWriterSettings {
   std::int64_t journal_size_limit_bytes = 64LL * 1024 * 1024;  // WAL kept after a checkpoint
   int cache_kib = 32 * 1024;
   int busy_timeout_ms = 5000;
+  // Run before anything else reads or writes the file (docs/storage.md, damaged files). kHeader
+  // by default: quick_check reads the whole file, minutes for a large event store.
+  StartupCheck startup_check = StartupCheck::kHeader;
 };
 // Opens `path` as a WAL database's writer: busy timeout, journal_mode WAL (kFailedPrecondition
 // naming the mode SQLite kept otherwise), synchronous, journal size limit, cache, temp store in

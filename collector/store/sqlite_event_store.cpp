@@ -1,6 +1,7 @@
 #include "collector/store/sqlite_event_store.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -174,6 +175,7 @@ Result<SqliteDb> open_writer(const SqliteEventStoreOptions& options) {
   settings.cache_kib = kWriterCacheKiB;
   settings.busy_timeout_ms = static_cast<int>(
       std::clamp<std::int64_t>(options.busy_timeout_ms, 0, std::numeric_limits<int>::max()));
+  settings.startup_check = options.corruption.startup_check;
   auto db = open_wal_writer(options.path, settings);
   if (!db) return db.error();
   if (auto status = migrate_event_store_schema(*db); !status) return status.error();
@@ -213,6 +215,16 @@ Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::open(SqliteEventStor
   }
   options.read_connections = std::max<std::size_t>(options.read_connections, 1);
   options.checkpoint_frames = std::max(options.checkpoint_frames, 1);
+  const CorruptStoreReport report{"events", "aisle_collector_store_corrupt_total", &registry,
+                                  &kLog, clock};
+  const std::function<Result<std::unique_ptr<SqliteEventStore>>()> attempt = [&] {
+    return open_once(options, clock, registry);
+  };
+  return open_or_move_aside(options.path, options.corruption, report, attempt);
+}
+
+Result<std::unique_ptr<SqliteEventStore>> SqliteEventStore::open_once(
+    SqliteEventStoreOptions options, ClockPtr clock, metrics::Registry& registry) {
   auto writer = open_writer(options);
   if (!writer) return writer.error();
   std::vector<SqliteDb> readers;

@@ -21,6 +21,7 @@
 #include "collector/store/event_store.hpp"
 #include "collector/store/sqlite_db.hpp"
 #include "common/clock.hpp"
+#include "common/corrupt_store.hpp"
 #include "common/metrics.hpp"
 #include "common/result.hpp"
 #include "common/uuid.hpp"
@@ -42,6 +43,10 @@ struct SqliteEventStoreOptions {
   // Thresholds of the background checkpoint, in WAL frames (pages): a checkpoint starts once the
   // WAL holds this many frames.
   int checkpoint_frames = 4096;
+  // A file found corrupt or truncated at open: moved aside to <path>.corrupt-<UTC stamp> and a
+  // fresh store opened (default), or refused. kHeader by default: quick_check reads the whole
+  // file. Counted in aisle_collector_store_corrupt_total{store="events"}.
+  CorruptStorePolicy corruption{OnCorrupt::kMoveAside, StartupCheck::kHeader};
 };
 
 // Thread-safety: all methods may be called from any thread (see EventStore). commit() and
@@ -49,7 +54,8 @@ struct SqliteEventStoreOptions {
 // all of them are busy.
 class SqliteEventStore final : public EventStore {
  public:
-  // Opens or creates the database and brings its schema to the current version. Fails with
+  // Opens or creates the database and brings its schema to the current version. A damaged file
+  // is handled as options.corruption says (docs/storage.md). Fails with
   // kFailedPrecondition for a database written by a newer version (or not by Aisle), kDataLoss
   // for a file that is not a database, kIo for other failures.
   static Result<std::unique_ptr<SqliteEventStore>> open(SqliteEventStoreOptions options,
@@ -102,6 +108,10 @@ class SqliteEventStore final : public EventStore {
   static constexpr std::size_t kPruneBatchRows = 10'000;
 
  private:
+  // One attempt of open() (no corruption handling).
+  static Result<std::unique_ptr<SqliteEventStore>> open_once(SqliteEventStoreOptions options,
+                                                             ClockPtr clock,
+                                                             metrics::Registry& registry);
   struct Metrics {
     metrics::Histogram& commit_seconds;
     metrics::Counter& commits_ok;

@@ -543,6 +543,8 @@ TEST_CASE("a corrupt database file is an error, not a crash", "[collector][store
   auto clock = std::make_shared<ManualClock>(kStart);
   SqliteEventStoreOptions options;
   options.path = dir.file("events.db");
+  // The default moves a damaged file aside (store_corrupt_test.cpp); here it is refused.
+  options.corruption.on_corrupt = OnCorrupt::kRefuse;
 
   SECTION("garbage instead of a database") {
     test::write_file(options.path, std::string(8192, 'x'));
