@@ -11,6 +11,8 @@ namespace aisle {
 namespace {
 
 const log::Logger kDefaultLogger("store");
+const char* const kCounterHelp =
+    "Stores found corrupt or truncated at open (moved aside or refused)";
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -107,20 +109,14 @@ Status check_not_truncated(const std::string& path, std::int64_t page_count,
 
 void register_corrupt_store_counter(const CorruptStoreReport& report) {
   if (report.metrics == nullptr || report.metric_name.empty()) return;
-  (void)report.metrics->counter(report.metric_name,
-                                "Stores found corrupt or truncated at open (moved aside or refused)",
-                                {{"store", report.store}});
+  (void)report.metrics->counter(report.metric_name, kCounterHelp, {{"store", report.store}});
 }
 
 Status handle_corrupt_store(const std::string& path, const CorruptStorePolicy& policy,
                             const CorruptStoreReport& report, const Error& error) {
   const log::Logger& logger = report.logger ? *report.logger : kDefaultLogger;
   if (report.metrics != nullptr && !report.metric_name.empty()) {
-    report.metrics
-        ->counter(report.metric_name,
-                  "Stores found corrupt or truncated at open (moved aside or refused)",
-                  {{"store", report.store}})
-        .inc();
+    report.metrics->counter(report.metric_name, kCounterHelp, {{"store", report.store}}).inc();
   }
   if (policy.on_corrupt == OnCorrupt::kRefuse) {
     logger.error("store is corrupt or truncated; refusing to start (on_corrupt=refuse)",

@@ -79,7 +79,7 @@ TEST_CASE("a forward step of the wall clock is not counted as age by expiry",
   CHECK(env.expired() == 20);
 }
 
-TEST_CASE("records stored before a forward step expire by their real age, later ones by theirs",
+TEST_CASE("records stored before a forward step expire by their real age and later ones by theirs",
           "[agent][outbox][clock]") {
   Env env(kDayMs);
   env.append(5);                        // stored at t0

@@ -118,7 +118,7 @@ TEST_CASE("a damaged outbox file is moved aside and the agent starts with a fres
   CHECK(env.corrupt_count() == 1);
 }
 
-TEST_CASE("a healthy outbox is checked and opened in place, and counts nothing",
+TEST_CASE("a healthy outbox is checked and opened in place and counts nothing",
           "[agent][outbox][corrupt]") {
   Env env;
   const std::string old_stream = fill(env);
