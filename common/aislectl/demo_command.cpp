@@ -336,8 +336,10 @@ int run_demo_command(const std::vector<std::string>& args) {
       return 1;
     }
     std::cout << "   agent     " << agent.store_id << "/" << agent.agent_id << " " << agent.http
-              << "  devices: pos tcp:" << agent.devices->pos_tcp << ", counters tcp:"
-              << agent.devices->counter_tcp << ", BLE udp:" << agent.devices->ble_udp
+              << "  devices: pos tcp:" << agent.devices->pos_tcp << ", counters "
+              << (agent.devices->counter_serial.empty() ? "tcp:" + agent.devices->counter_tcp
+                                                        : "serial:" + agent.devices->counter_serial)
+              << ", BLE udp:" << agent.devices->ble_udp
               << ", RFID+weight files in " << fs::path(agent.devices->rfid_file).parent_path().string()
               << "\n";
     simulated.push_back(std::move(store));

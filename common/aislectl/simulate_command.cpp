@@ -19,7 +19,7 @@ namespace {
 constexpr const char* kUsage =
     "Usage: aislectl simulate [--env DIR [--store STORE_ID]]\n"
     "           [--agent-http URL] [--collector-http URL] [--write-key KEY]\n"
-    "           [--pos tcp:HOST:PORT] [--counter tcp:HOST:PORT] [--ble udp:HOST:PORT]\n"
+    "           [--pos tcp:HOST:PORT] [--counter tcp:HOST:PORT|serial:/PATH] [--ble udp:HOST:PORT]\n"
     "           [--rfid file:PATH] [--weight file:PATH] [--loyalty-key KEY] [--store-id ID]\n"
     "           [--seed N] [--catalog-seed N] [--speed X] [--duration S] [--shoppers N]\n"
     "           [--start-hour H] [--max-shoppers N] [--report S]\n"
@@ -100,7 +100,11 @@ int run_simulate_command(const std::vector<std::string>& args) {
     else if (a == "--collector-http") targets.collector_http = v;
     else if (a == "--write-key") targets.write_key = v;
     else if (a == "--pos") ok = take_prefixed(v, "tcp", targets.devices.pos_tcp);
-    else if (a == "--counter") ok = take_prefixed(v, "tcp", targets.devices.counter_tcp);
+    else if (a == "--counter") {
+      // serial:/PATH: the simulator opens a pseudo-terminal and links PATH to it.
+      ok = v.rfind("serial:/", 0) == 0 ? take_prefixed(v, "serial", targets.devices.counter_serial)
+                                       : take_prefixed(v, "tcp", targets.devices.counter_tcp);
+    }
     else if (a == "--ble") ok = take_prefixed(v, "udp", targets.devices.ble_udp);
     else if (a == "--rfid") ok = take_prefixed(v, "file", targets.devices.rfid_file);
     else if (a == "--weight") ok = take_prefixed(v, "file", targets.devices.weight_file);

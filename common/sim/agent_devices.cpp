@@ -14,7 +14,8 @@ int scaled(int default_ms, double speed, int floor_ms) {
 
 nlohmann::json device_endpoints_to_json(const DeviceEndpoints& e) {
   return {{"pos", "tcp:" + e.pos_tcp},
-          {"counter", "tcp:" + e.counter_tcp},
+          {"counter", e.counter_serial.empty() ? "tcp:" + e.counter_tcp
+                                               : "serial:" + e.counter_serial},
           {"ble", "udp:" + e.ble_udp},
           {"rfid", "file:" + e.rfid_file},
           {"weight", "file:" + e.weight_file}};
@@ -33,7 +34,18 @@ Result<DeviceEndpoints> device_endpoints_from_json(const nlohmann::json& json) {
     return ok_status();
   };
   if (auto s = take("pos", "tcp", e.pos_tcp); !s) return s.error();
-  if (auto s = take("counter", "tcp", e.counter_tcp); !s) return s.error();
+  const auto counter = json.find("counter");
+  if (counter != json.end() && counter->is_string() &&
+      counter->get<std::string>().rfind("serial:", 0) == 0) {
+    e.counter_serial = counter->get<std::string>().substr(7);
+    if (e.counter_serial.empty() || e.counter_serial[0] != '/') {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "devices.counter: expected \"serial:/absolute/path\"");
+    }
+  } else if (auto s = take("counter", "tcp", e.counter_tcp); !s) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "devices.counter: expected \"tcp:HOST:PORT\" or \"serial:/path\"");
+  }
   if (auto s = take("ble", "udp", e.ble_udp); !s) return s.error();
   if (auto s = take("rfid", "file", e.rfid_file); !s) return s.error();
   if (auto s = take("weight", "file", e.weight_file); !s) return s.error();
@@ -79,6 +91,15 @@ nlohmann::json agent_adapters_config(const Catalog& catalog, const DeviceEndpoin
     }
   }
   const std::string poll = std::to_string(timing.file_poll_ms) + "ms";
+  // A door counter on a serial line (9600 8N1, the usual setting of such counters) or on TCP.
+  const nlohmann::json counter_transport =
+      endpoints.counter_serial.empty()
+          ? nlohmann::json{{"type", "tcp"}, {"listen", endpoints.counter_tcp}}
+          : nlohmann::json{{"type", "serial"},
+                           {"device", endpoints.counter_serial},
+                           {"baud", 9600},
+                           {"reopen_backoff_base", "100ms"},
+                           {"reopen_backoff_max", "1s"}};
   return nlohmann::json::array({
       {{"name", kPosAdapter},
        {"device_id", "pos-lanes"},
@@ -87,7 +108,7 @@ nlohmann::json agent_adapters_config(const Catalog& catalog, const DeviceEndpoin
         {{"type", "pos_jsonl"}, {"loyalty_key", loyalty_key}, {"default_currency", "EUR"}}}},
       {{"name", kCounterAdapter},
        {"device_id", "door-counters"},
-       {"transport", {{"type", "tcp"}, {"listen", endpoints.counter_tcp}}},
+       {"transport", counter_transport},
        {"decoder", {{"type", "people_counter"}, {"interval_seconds", timing.counter_interval_s}}}},
       {{"name", kBleAdapter},
        {"device_id", "ble-gateway-1"},

@@ -1,5 +1,5 @@
 // The store devices of one agent as its config sees them: the five adapters (POS lanes over TCP,
-// the door counters over TCP, the BLE gateway over UDP, the RFID shelf reader and the weight
+// the door counters over TCP or a serial line, the BLE gateway over UDP, the RFID shelf reader and the weight
 // shelves appending to files), with decoder options derived from the same seeded Catalog the
 // simulator uses, and decoder timers matched to the simulator's speed-up.
 #pragma once
@@ -16,10 +16,14 @@ namespace aisle::sim {
 // Where each device reaches the agent. "HOST:PORT" for tcp/udp, an absolute path for files.
 struct DeviceEndpoints {
   std::string pos_tcp;      // pos_jsonl receipts, one per line
-  std::string counter_tcp;  // people counter lines
+  std::string counter_tcp;  // people counter lines (when counter_serial is empty)
   std::string ble_udp;      // BLE gateway JSON lines, one advertisement per datagram
   std::string rfid_file;    // RFID reads (CSV), appended
   std::string weight_file;  // weight shelf readings (CSV), appended
+  // When set, the door counters are a serial device instead: the simulator opens a pseudo-terminal
+  // and links this path to its slave side, the agent's serial transport opens the link (as it
+  // would a /dev/serial/by-id/... link to a USB adapter) and reopens it when it comes and goes.
+  std::string counter_serial;
 };
 
 nlohmann::json device_endpoints_to_json(const DeviceEndpoints& endpoints);

@@ -5,7 +5,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <httplib.h>
 
@@ -84,6 +88,75 @@ class TcpDevice {
   int fd_ = -1;
 };
 
+// A serial device as the simulator plays it: the master side of a pseudo-terminal, whose slave
+// side is linked at a stable path for the agent's serial transport. The simulator keeps the slave
+// open too, so the line stays up while the agent reopens it, and sets it raw (no echo back into
+// the master, no line editing). Writes never block: a full line buffer (the agent not reading)
+// fails the frames, as a real counter's UART would drop them.
+class PtyDevice {
+ public:
+  explicit PtyDevice(std::string link) : link_(std::move(link)) {}
+  ~PtyDevice() {
+    if (!slave_path_.empty()) ::unlink(link_.c_str());
+    for (int fd : {master_, slave_}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  PtyDevice(const PtyDevice&) = delete;
+  PtyDevice& operator=(const PtyDevice&) = delete;
+
+  bool configured() const { return !link_.empty(); }
+
+  Status open() {
+    if (link_.empty()) return ok_status();
+    master_ = ::posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0) {
+      return make_error(ErrorCode::kIo, std::string("cannot open a pseudo-terminal: ") +
+                                            std::strerror(errno));
+    }
+    char name[128] = {};
+    if (::ptsname_r(master_, name, sizeof name) != 0) {
+      return make_error(ErrorCode::kIo, "ptsname: " + std::string(std::strerror(errno)));
+    }
+    slave_path_ = name;
+    slave_ = ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave_ < 0) return make_error(ErrorCode::kIo, "cannot open " + slave_path_);
+    termios tio{};
+    if (::tcgetattr(slave_, &tio) == 0) {
+      ::cfmakeraw(&tio);
+      ::cfsetispeed(&tio, B9600);
+      ::cfsetospeed(&tio, B9600);
+      ::tcsetattr(slave_, TCSANOW, &tio);
+    }
+    ::unlink(link_.c_str());  // a link left by an earlier run points at a pty that is gone
+    if (::symlink(name, link_.c_str()) != 0) {
+      return make_error(ErrorCode::kIo, "cannot link " + link_ + " -> " + slave_path_ + ": " +
+                                            std::strerror(errno));
+    }
+    return ok_status();
+  }
+
+  bool write(const std::string& bytes) {
+    if (master_ < 0) return false;
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(master_, bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return false;  // EAGAIN: the line buffer is full
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+ private:
+  std::string link_;
+  std::string slave_path_;
+  int master_ = -1;
+  int slave_ = -1;
+};
+
 std::string url_encode(const std::string& text) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
@@ -121,6 +194,7 @@ const nlohmann::json* recommended_items(const nlohmann::json& answer) {
 struct SimDriver::Impl {
   DriverTargets targets;
   TcpDevice pos, counter;
+  PtyDevice counter_serial;
   int udp_fd = -1;
   sockaddr_in udp_address{};
   int rfid_fd = -1, weight_fd = -1;
@@ -130,7 +204,10 @@ struct SimDriver::Impl {
   std::uint64_t id_counter = 0;
 
   explicit Impl(DriverTargets t)
-      : targets(std::move(t)), pos(targets.devices.pos_tcp), counter(targets.devices.counter_tcp) {}
+      : targets(std::move(t)),
+        pos(targets.devices.pos_tcp),
+        counter(targets.devices.counter_serial.empty() ? targets.devices.counter_tcp : ""),
+        counter_serial(targets.devices.counter_serial) {}
   ~Impl() {
     for (int fd : {udp_fd, rfid_fd, weight_fd}) {
       if (fd >= 0) ::close(fd);
@@ -145,7 +222,8 @@ struct SimDriver::Impl {
     s.skipped += skipped;
   }
 
-  void write_lines(Sink sink, TcpDevice& device, const std::string& lines, std::uint64_t n) {
+  template <class Device>
+  void write_lines(Sink sink, Device& device, const std::string& lines, std::uint64_t n) {
     if (n == 0) return;
     if (!device.configured()) return count(sink, 0, 0, n);
     const bool ok = device.write(lines);
@@ -279,6 +357,7 @@ Status SimDriver::open() {
     return ok_status();
   };
   if (auto s = open_file(e.rfid_file, d.rfid_fd); !s) return s;
+  if (auto s = d.counter_serial.open(); !s) return s;
   if (auto s = open_file(e.weight_file, d.weight_fd); !s) return s;
   auto client = [](const std::string& url) -> std::unique_ptr<httplib::Client> {
     std::string host;
@@ -324,7 +403,11 @@ void SimDriver::send(std::vector<SimOutput>& outputs) {
   for (const SimOutput& output : outputs) ble_total += output.sink == Sink::kBle;
   d.count(Sink::kBle, ble_sent, ble_failed, d.udp_fd < 0 ? ble_total : 0);
   d.write_lines(Sink::kPos, d.pos, pos, n_pos);
-  d.write_lines(Sink::kCounter, d.counter, counter, n_counter);
+  if (d.counter_serial.configured()) {
+    d.write_lines(Sink::kCounter, d.counter_serial, counter, n_counter);
+  } else {
+    d.write_lines(Sink::kCounter, d.counter, counter, n_counter);
+  }
   d.append(Sink::kRfid, d.rfid_fd, rfid, n_rfid);
   d.append(Sink::kWeight, d.weight_fd, weight, n_weight);
   d.post_events(Sink::kWeb, d.collector.get(), d.targets.write_key, web, n_web);

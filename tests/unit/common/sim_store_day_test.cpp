@@ -99,7 +99,7 @@ TEST_CASE("a simulated store hour decodes with the real decoders into valid even
   StoreDayOptions options = day_options(11, speed);
   options.peak_shoppers_per_hour = 1500;
   const nlohmann::json adapters =
-      agent_adapters_config(catalog, {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "/r", "/w"},
+      agent_adapters_config(catalog, {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "/r", "/w", ""},
                             options.loyalty_key, speed);
   std::map<Sink, adapters::DecoderPtr> decoders;
   const std::map<std::string, Sink> sink_of = {{kPosAdapter, Sink::kPos},
