@@ -329,9 +329,11 @@ int main(int argc, char** argv) {
       {"popularity", [&] { return std::make_unique<Popularity>(options.popularity); },
        stats_of<Popularity>()},
   };
-  std::printf("%-14s %8s %9s %10s %10s %9s %10s %10s %9s %9s %8s\n", "model", "obs cpu", "obs wall",
+  if (only != "als") {
+    std::printf("%-14s %8s %9s %10s %10s %9s %10s %10s %9s %9s %8s\n", "model", "obs cpu", "obs wall",
               "idle p50",
               "idle p99", "cpu p99", "busy p50", "busy p99", "model MiB", "RSS MiB", "items");
+  }
   for (const Entry& entry : models) {
     if (only == "als") break;
     std::vector<RunFigures> all;
