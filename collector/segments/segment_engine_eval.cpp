@@ -498,7 +498,20 @@ void SegmentEngine::Impl::reschedule(std::uint32_t handle, UnixMillis now) {
   if (next < p.scheduled_at) {
     p.scheduled_at = next;
     timers.push(TimerEntry{next, handle});
+    // An earlier deadline leaves the profile's later entry behind (skipped when it falls due,
+    // which for a 30-day window is a month away): rebuild the heap from the live deadlines
+    // once superseded entries outnumber them, so it stays O(profiles), not O(events).
+    if (timers.size() > 2 * live.size() + 4096) compact_timers();
   }
+}
+
+void SegmentEngine::Impl::compact_timers() {
+  std::vector<TimerEntry> entries;
+  entries.reserve(live.size());
+  live.for_each([&](std::uint32_t h, ProfileEntry& p) {
+    if (p.scheduled_at != kNoDeadline) entries.push_back(TimerEntry{p.scheduled_at, h});
+  });
+  timers = decltype(timers)(std::greater<>{}, std::move(entries));
 }
 
 std::size_t SegmentEngine::Impl::fire_timers(UnixMillis now) {

@@ -226,6 +226,8 @@ struct SegmentEngine::Impl {
   // Prunes expired state, schedules the next expiry, and forgets an empty profile.
   void reschedule(std::uint32_t handle, UnixMillis now);
   std::size_t fire_timers(UnixMillis now);
+  // Rebuilds the timer heap with one entry per scheduled profile (drops superseded entries).
+  void compact_timers();
   void process_events(const std::vector<profiles::ProfiledEvent>& events, UnixMillis now);
   void merge_entries(ProfileTable& table, const profiles::MergeRecord& merge, bool live_table,
                      UnixMillis now);
