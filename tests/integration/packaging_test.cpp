@@ -2,8 +2,8 @@
 // aisle-common, aisle-agent and aisle-collector from this build; each holds what it should, with
 // conffiles, maintainer scripts that parse, and dependencies found by dpkg-shlibdeps; the units
 // pass `systemd-analyze verify` and keep an exposure score of at most 2.0 ("OK") in
-// `systemd-analyze security`. Installing them (dpkg -i / --purge) touches the whole machine, so it
-// is done by hand (docs/operations.md records the run), not here.
+// `systemd-analyze security`. Installing them (dpkg -i / --purge) touches the whole machine: that
+// is package_install_test.cpp, guarded to run only as root on a machine without Aisle installed.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <regex>
