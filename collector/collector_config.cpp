@@ -12,6 +12,16 @@ namespace {
 
 using nlohmann::json;
 
+// `on_corrupt` / `startup_check` of a database section (docs/storage.md, "Damaged files"); the
+// schema has checked the spelling.
+CorruptStorePolicy corruption_policy(const json& section, CorruptStorePolicy policy) {
+  policy.on_corrupt =
+      parse_on_corrupt(section.value("on_corrupt", "move_aside")).value_or(policy.on_corrupt);
+  policy.startup_check = parse_startup_check(section.value("startup_check", "header"))
+                             .value_or(policy.startup_check);
+  return policy;
+}
+
 const json& schema_document() {
   static const json document = json::parse(config_schema_text());
   return document;
@@ -78,6 +88,7 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   const json& store_json = j.at("store");
   c.store.path = store_json.at("path").get<std::string>();
   c.store.synchronous_full = store_json.value("synchronous", "full") != "normal";
+  c.store.corruption = corruption_policy(store_json, c.store.corruption);
   c.store.receipts_retention_ms =
       duration_at(store_json, "receipts_retention",
                   std::chrono::milliseconds(c.store.receipts_retention_ms))
@@ -135,6 +146,7 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   const json& profiles_json = j.value("profiles", empty);
   c.profiles.path = profiles_json.value("path", beside_store("profiles.db"));
   c.profiles.synchronous_full = profiles_json.value("synchronous", "normal") == "full";
+  c.profiles.corruption = corruption_policy(profiles_json, c.profiles.corruption);
   c.profiles.last_events = profiles_json.value("last_events", c.profiles.last_events);
   c.profiles.history_limit = profiles_json.value("history_limit", c.profiles.history_limit);
   c.profiles.max_unmerge_events =

@@ -80,6 +80,7 @@ struct CollectorConfig {
     std::size_t history_limit = 100;
     std::size_t max_unmerge_events = 100000;
     profiles::IdentityRules rules = profiles::IdentityRules::defaults();
+    CorruptStorePolicy corruption{OnCorrupt::kMoveAside, StartupCheck::kHeader};
   } profiles;
 
   // Consent policy, consent sync and erasure (docs/privacy.md).

@@ -45,6 +45,7 @@ Result<std::unique_ptr<PrivacyStack>> PrivacyStack::open(const CollectorConfig& 
   options.history_limit = config.profiles.history_limit;
   options.max_unmerge_events = config.profiles.max_unmerge_events;
   options.synchronous_full = config.profiles.synchronous_full;
+  options.corruption = config.profiles.corruption;
   auto profiles = profiles::ProfileService::open(options, clock, metrics);
   if (!profiles) {
     return make_error(profiles.error().code,
