@@ -14,7 +14,7 @@ DEB_PACKAGES := build-essential cmake pkg-config clang-14 libclang-rt-14-dev \
 	libpaho-mqtt-dev libpaho-mqttpp-dev libcpp-httplib-dev catch2 libzstd-dev libsimdjson-dev \
 	mosquitto mosquitto-clients ca-certificates dpkg-dev systemd chromium libhnswlib-dev
 
-.PHONY: all deps build fuzz-build test unit integration fault demo bench package clean format
+.PHONY: all deps build fuzz-build test unit integration fault demo bench soak package clean format
 
 all: build
 
@@ -59,6 +59,13 @@ demo: deps build
 
 bench: deps build
 	cmake --build $(BUILD_DIR) --target bench -j $(JOBS)
+
+# One hour at a steady rate while agent, broker and collector are SIGKILLed in rotation: every
+# accepted event stored exactly once, memory flat (docs/operations.md, "Soak test"). ctest runs a
+# 150 s variant (fault:soak-short). SOAK_ARGS overrides, e.g. SOAK_ARGS="--duration 10m".
+SOAK_ARGS ?= --duration 1h --rate 200 --kill-every 60s
+soak: deps build
+	$(BUILD_DIR)/tests/aisle-soak $(SOAK_ARGS)
 
 # Debian packages aisle-common, aisle-agent, aisle-collector in $(BUILD_DIR)/packages
 # (docs/operations.md, "Packages").

@@ -7,6 +7,7 @@
 #include "agent/recs/recs_options.hpp"
 #include "agent/segments/segment_listener.hpp"
 #include "common/config.hpp"
+#include "common/pki/tls_file_watch.hpp"
 #include "common/schema/registry.hpp"
 
 namespace aisle::agent {
@@ -69,6 +70,18 @@ Result<AgentConfig> from_json(const json& j, std::string_view origin) {
   c.http.write_timeout = duration_at(http_json, "write_timeout", std::chrono::seconds(5));
   c.http.idle_timeout = duration_at(http_json, "idle_timeout", std::chrono::seconds(30));
   c.http.max_keep_alive_requests = http_json.value("max_keep_alive_requests", 10000);
+  c.http.max_connections = http_json.value("max_connections", c.http.max_connections);
+  c.http.max_header_bytes = size_at(http_json, "max_header_bytes", c.http.max_header_bytes);
+  c.http.header_timeout = duration_at(http_json, "header_timeout", c.http.header_timeout);
+  c.http.request_timeout = duration_at(http_json, "request_timeout", c.http.request_timeout);
+
+  // Certificate files: expiry metrics, renewal on SIGHUP or before expiry (docs/operations.md).
+  auto tls_watch = pki::parse_tls_watch_options(j.value("tls", empty), "tls");
+  if (!tls_watch) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string(origin) + ": " + tls_watch.error().message);
+  }
+  c.tls = *tls_watch;
   c.max_events_per_request = http_json.value("max_events_per_request", 10000);
 
   const json& schemas_json = j.value("schemas", empty);

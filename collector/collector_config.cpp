@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/config.hpp"
+#include "common/pki/tls_file_watch.hpp"
 #include "common/schema/registry.hpp"
 
 namespace aisle::collector {
@@ -67,6 +68,18 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   c.http.write_timeout = duration_at(http_json, "write_timeout", std::chrono::seconds(5));
   c.http.idle_timeout = duration_at(http_json, "idle_timeout", std::chrono::seconds(30));
   c.http.max_keep_alive_requests = http_json.value("max_keep_alive_requests", 10000);
+  c.http.max_connections = http_json.value("max_connections", c.http.max_connections);
+  c.http.max_header_bytes = size_at(http_json, "max_header_bytes", c.http.max_header_bytes);
+  c.http.header_timeout = duration_at(http_json, "header_timeout", c.http.header_timeout);
+  c.http.request_timeout = duration_at(http_json, "request_timeout", c.http.request_timeout);
+
+  // Certificate files: expiry metrics, renewal on SIGHUP or before expiry (docs/operations.md).
+  auto tls_watch = pki::parse_tls_watch_options(j.value("tls", empty), "tls");
+  if (!tls_watch) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string(origin) + ": " + tls_watch.error().message);
+  }
+  c.tls = *tls_watch;
   c.max_events_per_request = http_json.value("max_events_per_request", 10000);
   if (auto tls = http_json.find("tls"); tls != http_json.end()) {
     c.http.tls_cert_file = tls->at("cert_file").get<std::string>();
@@ -188,6 +201,7 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
   c.privacy.erasure_rebroadcast =
       duration_at(privacy_json, "erasure_rebroadcast", c.privacy.erasure_rebroadcast);
   c.privacy.fleet_ca_file = privacy_json.value("fleet_ca_file", c.mqtt.ca_file);
+  c.privacy.fleet_crl_file = privacy_json.value("fleet_crl_file", "");
   c.privacy.ipv4_prefix = privacy_json.value("ipv4_prefix", c.privacy.ipv4_prefix);
   c.privacy.ipv6_prefix = privacy_json.value("ipv6_prefix", c.privacy.ipv6_prefix);
 

@@ -51,10 +51,9 @@ Result<std::unique_ptr<RecsStack>> RecsStack::open(const json& section, RecsStac
   profiles::ProfileService* profile_service = &d.profiles;
   s->service_ = std::make_unique<recs::RecommendationService>(
       *options, std::move(sources), s->catalog_.get(),
+      // Per request: from the identity graph in memory, not the profile's SQLite row.
       [profile_service](const std::string& profile_id) -> std::optional<ConsentFlags> {
-        auto view = profile_service->get(profile_id, 0);
-        if (!view || !*view) return std::nullopt;
-        return profiles::consent_flags((*view)->state);
+        return profile_service->consent_of_profile(profile_id);
       },
       d.clock, d.metrics);
   if (auto status = s->service_->load_persisted_experiments(); !status) {

@@ -167,6 +167,11 @@ nlohmann::json collector_config(const DevEnv& env, const pki::IssuedCert& cert, 
       {"admin_keys",
        {{{"name", "devenv"}, {"sha256", crypto::sha256_hex(env.admin_key)}, {"scope", "admin"}}}},
       {"segments", {{"definitions_dir", env.dir + "/segments"}}},
+      // Erasure receipts signed by a revoked agent certificate do not count (`pki revoke`
+      // rewrites this CRL; `pki init` wrote an empty one).
+      {"privacy",
+       {{"fleet_crl_file",
+         pki::crl_path(std::filesystem::path(env.ca_file).parent_path().string())}}},
   };
 }
 
