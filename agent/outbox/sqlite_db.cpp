@@ -5,6 +5,8 @@
 #include <mutex>
 #include <utility>
 
+#include "common/sqlite_startup_check.hpp"
+
 namespace aisle::agent {
 
 Error sqlite_error(int rc, std::string_view what, std::string_view detail) {
@@ -186,31 +188,10 @@ void SqliteDb::set_busy_timeout(int milliseconds) {
   sqlite3_busy_timeout(db_, milliseconds);
 }
 
-Status SqliteDb::quick_check() {
-  // At most 5 findings: enough to name the damage without reading a whole broken file's list.
-  auto stmt = prepare("PRAGMA quick_check(5)");
-  if (!stmt.ok()) return stmt.error();
-  std::string findings;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row.ok()) return row.error();
-    if (!*row) break;
-    const std::string_view line = stmt->column_text(0);
-    if (line == "ok") continue;
-    if (!findings.empty()) findings += "; ";
-    findings += line;
-  }
-  if (findings.empty()) return ok_status();
-  return make_error(ErrorCode::kDataLoss, "quick_check of " + path_ + ": " + findings);
-}
+Status SqliteDb::quick_check() { return sqlite_quick_check(*this, path_); }
 
 Status SqliteDb::startup_check(StartupCheck check) {
-  auto page_size = query_int64("PRAGMA page_size");
-  if (!page_size.ok()) return page_size.error();
-  auto page_count = query_int64("PRAGMA page_count");  // reads the header: NOTADB fails here
-  if (!page_count.ok()) return page_count.error();
-  if (auto s = check_not_truncated(path_, *page_count, *page_size); !s.ok()) return s;
-  return check == StartupCheck::kQuick ? quick_check() : ok_status();
+  return sqlite_startup_check(*this, path_, check);
 }
 
 std::int64_t SqliteDb::changes() const {

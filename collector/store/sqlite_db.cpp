@@ -6,6 +6,8 @@
 
 #include <utility>
 
+#include "common/sqlite_startup_check.hpp"
+
 namespace aisle::collector {
 
 Error sqlite_error(int rc, std::string_view what, std::string_view detail) {
@@ -214,31 +216,10 @@ Status SqliteDb::checkpoint_passive() {
   return ok_status();
 }
 
-Status SqliteDb::quick_check() {
-  // At most 5 findings: enough to name the damage without listing a whole broken file.
-  auto stmt = prepare("PRAGMA quick_check(5)");
-  if (!stmt) return stmt.error();
-  std::string findings;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    const std::string_view line = stmt->column_text(0);
-    if (line == "ok") continue;
-    if (!findings.empty()) findings += "; ";
-    findings += line;
-  }
-  if (findings.empty()) return ok_status();
-  return make_error(ErrorCode::kDataLoss, "quick_check of " + path_ + ": " + findings);
-}
+Status SqliteDb::quick_check() { return sqlite_quick_check(*this, path_); }
 
 Status SqliteDb::startup_check(StartupCheck check) {
-  auto page_size = query_int64("PRAGMA page_size");
-  if (!page_size) return page_size.error();
-  auto page_count = query_int64("PRAGMA page_count");  // reads the header: NOTADB fails here
-  if (!page_count) return page_count.error();
-  if (auto s = check_not_truncated(path_, *page_count, *page_size); !s) return s;
-  return check == StartupCheck::kQuick ? quick_check() : ok_status();
+  return sqlite_startup_check(*this, path_, check);
 }
 
 std::int64_t SqliteDb::changes() const {
