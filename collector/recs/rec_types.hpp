@@ -52,6 +52,9 @@ class CandidateSource {
   virtual void observe(const Interaction& interaction) = 0;
   // Best first, at most `n`.
   virtual std::vector<Candidate> candidates(const RecContext& context, std::size_t n) const = 0;
+  // Erasure: drop what the source keeps per profile (sessions, vectors). Sources that keep only
+  // aggregates over many shoppers (co-occurrence counts, popularity) keep nothing to drop.
+  virtual void forget_profiles(const std::vector<std::string>& profile_ids) { (void)profile_ids; }
 };
 
 }  // namespace aisle::collector::recs

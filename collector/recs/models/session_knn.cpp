@@ -4,6 +4,7 @@
 #include <cmath>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 namespace aisle::collector::recs {
@@ -43,6 +44,21 @@ void SessionKnn::evict(std::uint32_t slot) {
   session.generation = 0;
   session.items.clear();
   --live_sessions_;
+}
+
+void SessionKnn::forget_profiles(const std::vector<std::string>& profile_ids) {
+  if (profile_ids.empty()) return;
+  const std::unordered_set<std::string> erased(profile_ids.begin(), profile_ids.end());
+  std::unique_lock lock(mutex_);
+  for (std::uint32_t slot = 0; slot < sessions_.size(); ++slot) {
+    Session& session = sessions_[slot];
+    if (session.generation == 0 || !erased.count(session.profile_id)) continue;
+    evict(slot);  // postings that still name the slot are dead by its generation
+    session.key.clear();
+    session.key.shrink_to_fit();
+    session.profile_id.clear();
+  }
+  for (const std::string& id : profile_ids) by_profile_.erase(id);
 }
 
 SessionKnn::SessionRef SessionKnn::open_session(const Interaction& interaction) {

@@ -40,6 +40,9 @@ class SessionKnn final : public CandidateSource {
   const char* name() const override { return name_.c_str(); }
   void observe(const Interaction& interaction) override;
   std::vector<Candidate> candidates(const RecContext& context, std::size_t n) const override;
+  // Evicts every session of these profiles (their items, keys and ids), so an erased shopper's
+  // history no longer makes a neighbour. O(sessions held): erasures are rare.
+  void forget_profiles(const std::vector<std::string>& profile_ids) override;
 
   ModelStats stats() const;
 

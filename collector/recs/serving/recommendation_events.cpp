@@ -214,6 +214,9 @@ void RecommendationService::on_merge(const profiles::MergeRecord& merge) {
 void RecommendationService::on_erase(const profiles::ErasedProfile& erased) {
   sessions_.erase(erased.profile_id);
   for (const auto& id : erased.merged_profile_ids) sessions_.erase(id);
+  std::vector<std::string> ids = erased.merged_profile_ids;
+  ids.push_back(erased.profile_id);
+  for (const auto& source : sources_) source->forget_profiles(ids);
   kLog.info("recommendation state erased",
             {{"profile_id", erased.profile_id},
              {"merged", std::to_string(erased.merged_profile_ids.size())}});

@@ -178,6 +178,27 @@ TEST_CASE("a shopper's own open session is not its own neighbour", "[collector][
   CHECK(names(model.candidates(context, 10)).size() == 3);
 }
 
+TEST_CASE("an erased profile's sessions no longer make neighbours", "[collector][recs][sknn]") {
+  SessionKnn model("sknn", plain_cosine());
+  model.observe(click("p1:s1", "a", 1000, "p1"));
+  model.observe(click("p1:s1", "b", 1001, "p1"));
+  model.observe(click("p2:s1", "a", 2000, "p2"));
+  model.observe(click("p2:s1", "c", 2001, "p2"));
+  model.observe(click("p3:s1", "a", 3000, "p3"));
+  model.observe(click("p3:s1", "d", 3001, "p3"));
+  CHECK(names(model.candidates(session_of({"a"}), 10)).size() == 4);  // a, b, c, d
+  CHECK(model.stats().sessions == 3);
+
+  model.forget_profiles({"p2", "p3"});
+  CHECK(model.stats().sessions == 1);
+  CHECK(names(model.candidates(session_of({"a"}), 10)) == std::vector<std::string>{"a", "b"});
+  // The stream goes on; the erased profiles' slots are free for new sessions.
+  model.observe(click("p4:s1", "a", 4000, "p4"));
+  model.observe(click("p4:s1", "e", 4001, "p4"));
+  CHECK(model.stats().sessions == 2);
+  CHECK(names(model.candidates(session_of({"a"}), 10)).size() == 3);  // a, b, e
+}
+
 TEST_CASE("the re-click blend adds the session's own items, newest weighing most",
           "[collector][recs][sknn]") {
   SessionKnnOptions options = plain_cosine();
