@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/config.hpp"
+#include "common/http/server_config.hpp"
 #include "common/pki/tls_file_watch.hpp"
 #include "common/schema/registry.hpp"
 
@@ -53,25 +54,9 @@ Result<CollectorConfig> from_json(const json& j, std::string_view origin) {
                                                               : log::Format::kLogfmt;
 
   const json& http_json = j.value("http", empty);
-  c.http.host = "127.0.0.1";
-  c.http.port = 8780;
-  if (auto it = http_json.find("listen"); it != http_json.end()) {
-    if (!http::parse_listen_address(it->get<std::string>(), c.http.host, c.http.port)) {
-      return make_error(ErrorCode::kInvalidArgument,
-                        std::string(origin) + ": /http/listen: not host:port");
-    }
+  if (auto status = http::parse_http_section(http_json, 8780, origin, c.http); !status) {
+    return status.error();
   }
-  c.http.threads = http_json.value("threads", 32);
-  c.http.max_streams = http_json.value("max_streams", c.http.max_streams);
-  c.http.max_body_bytes = size_at(http_json, "max_body_bytes", 16 * 1024 * 1024);
-  c.http.read_timeout = duration_at(http_json, "read_timeout", std::chrono::seconds(5));
-  c.http.write_timeout = duration_at(http_json, "write_timeout", std::chrono::seconds(5));
-  c.http.idle_timeout = duration_at(http_json, "idle_timeout", std::chrono::seconds(30));
-  c.http.max_keep_alive_requests = http_json.value("max_keep_alive_requests", 10000);
-  c.http.max_connections = http_json.value("max_connections", c.http.max_connections);
-  c.http.max_header_bytes = size_at(http_json, "max_header_bytes", c.http.max_header_bytes);
-  c.http.header_timeout = duration_at(http_json, "header_timeout", c.http.header_timeout);
-  c.http.request_timeout = duration_at(http_json, "request_timeout", c.http.request_timeout);
 
   // Certificate files: expiry metrics, renewal on SIGHUP or before expiry (docs/operations.md).
   auto tls_watch = pki::parse_tls_watch_options(j.value("tls", empty), "tls");
